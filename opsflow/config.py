@@ -1,0 +1,138 @@
+"""The workspace's opsflow.yaml: where each dataset comes from and how a user's export maps onto the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_FILE = "opsflow.yaml"
+
+
+class ConfigError(Exception):
+    """opsflow.yaml is missing or says something that cannot work; the message is one line for the user."""
+
+
+class CollapseSpec(BaseModel):
+    """Collapse an audit-log export (many rows per ticket) to one row per ticket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(description="Contract column that identifies the ticket (after renaming).")
+    order_by: str = Field(description="Source or contract column that orders a ticket's rows (an update timestamp).")
+    keep: Literal["last", "first"] = Field(
+        "last", description="Per column, keep the last (or first) non-empty value in that order."
+    )
+    columns: dict[str, Literal["first", "last", "min", "max"]] = Field(
+        default_factory=dict, description="Per-column override of `keep`, e.g. opened_at: first."
+    )
+
+
+class SourceSpec(BaseModel):
+    """Where one dataset comes from and how its columns and values map onto the contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["csv", "parquet", "excel", "sql"] = "csv"
+    path: str | None = Field(None, description="File path, relative to the workspace (csv, parquet, excel).")
+    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first sheet).")
+    url: str | None = Field(None, description="SQLAlchemy URL (sql). `${ENV_VAR}` is expanded from the environment.")
+    query: str | None = Field(None, description="SQL query whose result is the dataset (sql).")
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    rename: dict[str, str] = Field(default_factory=dict, description="Source column name -> contract column name.")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per contract column, source value -> contract value (e.g. '1 - Critical': SEV1)."
+    )
+    null_values: list[str] = Field(default_factory=list, description="Extra markers that mean empty, e.g. '?', 'N/A'.")
+    date_format: str | None = Field(None, description="strftime format of every date/time column (default: ISO 8601).")
+    date_formats: dict[str, str] = Field(default_factory=dict, description="Per contract column date format.")
+    dayfirst: bool = Field(False, description="Ambiguous dates like 03/04/2026 are day-first (3 April).")
+    timezone: str = Field("UTC", description="Time zone of timestamps that carry no offset in the source.")
+    true_values: list[str] = Field(default_factory=lambda: ["true", "yes", "y", "1", "t"])
+    false_values: list[str] = Field(default_factory=lambda: ["false", "no", "n", "0", "f"])
+    defaults: dict[str, str] = Field(default_factory=dict, description="Constant value for a column the source lacks.")
+    collapse: CollapseSpec | None = None
+
+    @model_validator(mode="after")
+    def _has_location(self) -> SourceSpec:
+        if self.type == "sql":
+            if not (self.url and self.query):
+                raise ValueError("a sql source needs both `url` and `query`")
+        elif not self.path:
+            raise ValueError(f"a {self.type} source needs `path`")
+        return self
+
+
+class QualityConfig(BaseModel):
+    """How much bad data a run tolerates before it stops."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_quarantine_share: float = Field(
+        0.05, ge=0, le=1, description="Stop when more than this share of a dataset's rows fail validation."
+    )
+    per_dataset: dict[str, float] = Field(default_factory=dict, description="Override of the share per dataset.")
+
+    def threshold(self, dataset: str) -> float:
+        return self.per_dataset.get(dataset, self.max_quarantine_share)
+
+
+class SlackConfig(BaseModel):
+    """Slack channels per flow and per incident severity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_channel: str = "#ops"
+    channels: dict[str, str] = Field(default_factory=dict, description="Flow name -> channel.")
+    severity_channels: dict[str, str] = Field(default_factory=dict, description="SEV1..SEV4 -> channel for alerts.")
+    alerts_channel: str | None = Field(None, description="Where failed scheduled runs are reported.")
+
+    def channel_for(self, flow: str) -> str:
+        return self.channels.get(flow, self.default_channel)
+
+
+class VendorScoring(BaseModel):
+    """Weights of the vendor score (they are normalised to sum to 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delivery: float = 0.5
+    quality: float = 0.3
+    responsiveness: float = 0.2
+
+
+class WorkspaceConfig(BaseModel):
+    """Everything opsflow.yaml says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    company: str = "Your company"
+    timezone: str = Field("UTC", description="Reporting time zone: weeks and days are cut in it.")
+    currency: str = "EUR"
+    history_url: str | None = Field(None, description="SQLAlchemy URL of the history store (default: SQLite in the workspace).")
+    sources: dict[str, SourceSpec] = Field(default_factory=dict)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    vendor_scoring: VendorScoring = Field(default_factory=VendorScoring)
+
+
+def load_config(workspace: Path) -> WorkspaceConfig:
+    """Read and check `opsflow.yaml` in the workspace."""
+    path = workspace / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: no {CONFIG_FILE} here (run `opsflow sample --out {workspace}` to make one)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {loc}: {first['msg']}") from None

@@ -1,0 +1,34 @@
+"""Process-wide settings read from the environment and `.env`; secrets stay SecretStr and are never printed."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Environment knobs. Per-workspace choices (sources, channels) live in opsflow.yaml instead."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    workspace: Path = Field(Path("workspace"), validation_alias="OPSFLOW_WORKSPACE")
+    history_url: str | None = Field(None, validation_alias="OPSFLOW_HISTORY_URL")
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_webhook_url: SecretStr | None = Field(None, validation_alias="SLACK_WEBHOOK_URL")
+    slack_api_url: str | None = Field(None, validation_alias="OPSFLOW_SLACK_API_URL")
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    claude_model: str = Field("claude-haiku-4-5", validation_alias=AliasChoices("OPSFLOW_CLAUDE_MODEL"))
+    claude_timeout_seconds: float = Field(30.0, validation_alias="OPSFLOW_CLAUDE_TIMEOUT")
+    report_base_url: str | None = Field(
+        None, validation_alias="OPSFLOW_REPORT_BASE_URL", description="Where reports are published, for links."
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
