@@ -1,0 +1,70 @@
+"""The common shape of a computed section: headline figures to trend, what to do next, and what the numbers rest on."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Urgency(StrEnum):
+    """Where an action sits on the seed's urgent / important scale."""
+
+    URGENT = "urgent"
+    IMPORTANT = "important"
+    ON_RADAR = "on_radar"
+
+
+class Action(BaseModel):
+    """One thing somebody should do, traced to the data that asks for it."""
+
+    text: str = Field(description="What to do, in one sentence, with the figure that calls for it.")
+    urgency: Urgency
+    owner: str | None = Field(None, description="Who should act (from the data: incident owner, vendor manager...).")
+    source: str = Field(description="The record that triggered it, e.g. 'incident INC0042' or 'vendor V007'.")
+    section: str = Field(description="The section that raised it (incidents, sla, vendors, ...).")
+    due: date | None = None
+    kind: str = Field("", description="Machine-readable rule name, e.g. 'open_sev1', 'vendor_flagged'.")
+
+
+class Headline(BaseModel):
+    """A figure shown at the top of a section and compared with the previous run."""
+
+    key: str = Field(description="Stable key across runs, e.g. 'incidents.week.count'.")
+    label: str
+    value: float | None
+    unit: str = ""
+    better: Literal["higher", "lower", "neutral"] = "neutral"
+    previous: float | None = Field(None, description="The same figure in the previous run, filled from history.")
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+class Basis(BaseModel):
+    """How many rows a metric rests on, and how many were left out and why."""
+
+    metric: str
+    rows_used: int
+    rows_excluded: int = 0
+    reasons: dict[str, int] = Field(default_factory=dict, description="Reason -> number of rows left out for it.")
+
+
+class Section(BaseModel):
+    """A computed section of a report. Subclasses add their tables as typed fields."""
+
+    name: str
+    title: str
+    headlines: list[Headline] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    basis: list[Basis] = Field(default_factory=list)
+    definitions: dict[str, str] = Field(
+        default_factory=dict, description="Metric name -> exact definition, printed in the report's appendix."
+    )
+    available: bool = Field(True, description="False when the datasets this section needs are not configured.")
+    note: str | None = Field(None, description="Why the section is empty or partial, in one sentence.")
