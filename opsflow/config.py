@@ -44,7 +44,7 @@ class SourceSpec(BaseModel):
     delimiter: str = ","
     rename: dict[str, str] = Field(default_factory=dict, description="Source column name -> contract column name.")
     values: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Per contract column, source value -> contract value (e.g. '1 - Critical': SEV1)."
+        default_factory=dict, description="Per contract column, source value -> contract value."
     )
     null_values: list[str] = Field(default_factory=list, description="Extra markers that mean empty, e.g. '?', 'N/A'.")
     date_format: str | None = Field(None, description="strftime format of every date/time column (default: ISO 8601).")
@@ -112,7 +112,9 @@ class WorkspaceConfig(BaseModel):
     company: str = "Your company"
     timezone: str = Field("UTC", description="Reporting time zone: weeks and days are cut in it.")
     currency: str = "EUR"
-    history_url: str | None = Field(None, description="SQLAlchemy URL of the history store (default: SQLite in the workspace).")
+    history_url: str | None = Field(
+        None, description="SQLAlchemy URL of the history store (default: SQLite file in the workspace)."
+    )
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
