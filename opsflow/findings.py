@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+Ratio = Annotated[float, Field(json_schema_extra={"unit": "ratio"})]
+"""A share between 0 and 1 (reports show it as a percentage)."""
+
+OptRatio = Annotated[float | None, Field(json_schema_extra={"unit": "ratio"})]
+"""A share between 0 and 1, or None when it cannot be computed."""
 
 
 class Urgency(StrEnum):

@@ -1,0 +1,739 @@
+"""The Incidents section of the weekly audit: volumes, response times, reliability, repeats and what is overdue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import task
+from pydantic import BaseModel, Field
+
+from opsflow.findings import Action, Basis, Headline, Section, Urgency
+from opsflow.period import Period
+
+SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
+MAJOR: tuple[str, ...] = ("SEV1", "SEV2")
+ALL = "all"
+MTBF_DAYS = 90
+REPEAT_DAYS = 30
+POSTMORTEM_DEFAULT = pd.Timedelta(hours=48)
+POSTMORTEM_DONE = ("complete", "not_required")
+
+_COLUMNS = (
+    "incident_id",
+    "title",
+    "service",
+    "severity",
+    "opened_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "root_cause",
+    "vendor_id",
+    "owner",
+    "postmortem_status",
+    "postmortem_due_at",
+    "kind",
+)
+_TIMES = ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_due_at")
+
+
+class SeverityCount(BaseModel):
+    """Real incidents opened, for one severity."""
+
+    severity: str = Field(description="SEV1 (critical outage) to SEV4 (minor).")
+    week: int = Field(description="Real incidents opened in the week.")
+    month_to_date: int = Field(description="Real incidents opened in the month to date.")
+
+
+class ServiceCount(BaseModel):
+    """Real incidents opened, for one service."""
+
+    service: str = Field(description="Service id.")
+    service_name: str | None = Field(None, description="Service name from the service catalogue.")
+    week: int = Field(description="Real incidents opened in the week.")
+    week_sev1_sev2: int = Field(description="Of which SEV1 or SEV2.")
+    month_to_date: int = Field(description="Real incidents opened in the month to date.")
+
+
+class VendorCount(BaseModel):
+    """Real incidents caused by one third party."""
+
+    vendor_id: str = Field(description="The vendor whose failure caused the incidents.")
+    week: int = Field(description="Real incidents opened in the week with this vendor as cause.")
+    month_to_date: int = Field(description="Real incidents opened in the month to date with this vendor as cause.")
+
+
+class ResponseTimes(BaseModel):
+    """Time to acknowledge and to resolve, for one severity (or all) over one scope."""
+
+    scope: str = Field(description="'week' or 'month_to_date': real incidents opened in it.")
+    severity: str = Field(description="SEV1..SEV4, or 'all'.")
+    incidents: int = Field(description="Real incidents opened in the scope.")
+    acknowledged: int = Field(description="Of which acknowledged before the period end (the MTTA basis).")
+    not_acknowledged: int = Field(description="Not acknowledged before the period end: left out of MTTA.")
+    mtta_mean_minutes: float | None = Field(None, description="Mean minutes from opened to acknowledged.")
+    mtta_median_minutes: float | None = Field(None, description="Median minutes from opened to acknowledged.")
+    mtta_p90_minutes: float | None = Field(None, description="90th percentile minutes from opened to acknowledged.")
+    resolved: int = Field(description="Resolved before the period end (the MTTR basis).")
+    unresolved: int = Field(description="Not resolved before the period end: left out of MTTR.")
+    mttr_mean_hours: float | None = Field(None, description="Mean hours from opened to resolved.")
+    mttr_median_hours: float | None = Field(None, description="Median hours from opened to resolved.")
+    mttr_p90_hours: float | None = Field(None, description="90th percentile hours from opened to resolved.")
+
+
+class MttrBySeverity(BaseModel):
+    """One bar group of the 'MTTR by severity' chart (real incidents opened in the week)."""
+
+    severity: str = Field(description="SEV1..SEV4.")
+    resolved: int = Field(description="Incidents the figures rest on (resolved before the period end).")
+    median_hours: float | None = Field(None, description="Median hours from opened to resolved.")
+    p90_hours: float | None = Field(None, description="90th percentile hours from opened to resolved.")
+    mean_hours: float | None = Field(None, description="Mean hours from opened to resolved.")
+
+
+class ServiceReliability(BaseModel):
+    """Mean time between SEV1/SEV2 failures of one service over the 90 days ending as_of."""
+
+    service: str = Field(description="Service id.")
+    service_name: str | None = Field(None, description="Service name from the service catalogue.")
+    failures: int = Field(description="Real SEV1/SEV2 incidents opened in the 90-day window.")
+    downtime_hours: float = Field(description="Hours of SEV1/SEV2 impact in the window, overlapping impact once.")
+    mtbf_hours: float | None = Field(None, description="(Window hours - downtime hours) / failures.")
+    note: str | None = Field(None, description="'no failure in 90 days' when there is nothing to divide by.")
+
+
+class RepeatIncident(BaseModel):
+    """A real incident opened in the week whose service and root cause already failed in the 30 days before."""
+
+    incident_id: str = Field(description="The repeat incident.")
+    service: str = Field(description="Service id.")
+    root_cause: str = Field(description="Root-cause category shared with the earlier incident.")
+    severity: str = Field(description="Severity of the repeat.")
+    opened_at: datetime = Field(description="When the repeat was opened (UTC).")
+    previous_incident_id: str = Field(description="The latest earlier incident with the same service and cause.")
+    previous_opened_at: datetime = Field(description="When that earlier incident was opened (UTC).")
+    vendor_id: str | None = Field(None, description="Third party named as cause, if any.")
+    owner: str | None = Field(None, description="Owner of the repeat incident.")
+
+
+class RepeatCluster(BaseModel):
+    """A (service, root cause) pair with two or more real incidents in the 30 days ending as_of."""
+
+    service: str = Field(description="Service id.")
+    root_cause: str = Field(description="Root-cause category.")
+    incidents: int = Field(description="Real incidents with this service and cause opened in the 30 days.")
+    first_opened_at: datetime = Field(description="First of them (UTC).")
+    last_opened_at: datetime = Field(description="Last of them (UTC).")
+    vendor_ids: str | None = Field(None, description="Vendors named as cause, ';'-separated; empty when internal.")
+    incident_ids: str = Field(description="The incidents, ';'-separated, oldest first.")
+    owner: str | None = Field(None, description="Owner of the latest incident in the cluster.")
+
+
+class OpenMajorIncident(BaseModel):
+    """A real SEV1/SEV2 incident opened before the period end and not resolved before it."""
+
+    incident_id: str = Field(description="Ticket number.")
+    title: str | None = Field(None, description="Short description.")
+    service: str = Field(description="Service id.")
+    severity: str = Field(description="SEV1 or SEV2.")
+    opened_at: datetime = Field(description="When it was opened (UTC).")
+    age_hours: float = Field(description="Hours from opened to the period end.")
+    acknowledged: bool = Field(description="Acknowledged before the period end.")
+    mitigated: bool = Field(description="Customer impact stopped before the period end.")
+    owner: str | None = Field(None, description="Owner from the data.")
+
+
+class OverduePostmortem(BaseModel):
+    """A resolved real SEV1/SEV2 incident whose postmortem was due before the period end and is not complete."""
+
+    incident_id: str = Field(description="Ticket number.")
+    title: str | None = Field(None, description="Short description.")
+    service: str = Field(description="Service id.")
+    severity: str = Field(description="SEV1 or SEV2.")
+    resolved_at: datetime = Field(description="When the incident was resolved (UTC).")
+    due_at: datetime = Field(description="postmortem_due_at, or resolved_at + 48 h when empty (UTC).")
+    overdue_hours: float = Field(description="Hours from due to the period end.")
+    postmortem_status: str | None = Field(None, description="Status in the export (empty: not recorded).")
+    owner: str | None = Field(None, description="Owner from the data.")
+
+
+class IncidentSection(Section):
+    """The Incidents section of the weekly audit."""
+
+    name: str = "incidents"
+    title: str = "Incidents"
+    by_severity: list[SeverityCount] = Field(default_factory=list, description="Real incidents opened, by severity.")
+    by_service: list[ServiceCount] = Field(default_factory=list, description="Real incidents opened, by service.")
+    by_vendor: list[VendorCount] = Field(default_factory=list, description="Third-party incidents, by vendor.")
+    response_times: list[ResponseTimes] = Field(
+        default_factory=list, description="MTTA and MTTR by severity, for the week and the month to date."
+    )
+    mttr_chart: list[MttrBySeverity] = Field(default_factory=list, description="MTTR by severity, week.")
+    reliability: list[ServiceReliability] = Field(default_factory=list, description="MTBF per service, 90 days.")
+    repeats: list[RepeatIncident] = Field(default_factory=list, description="Repeat incidents opened in the week.")
+    repeat_clusters: list[RepeatCluster] = Field(
+        default_factory=list, description="Service and root cause with two or more incidents in 30 days."
+    )
+    open_major: list[OpenMajorIncident] = Field(
+        default_factory=list, description="SEV1/SEV2 incidents still open at the period end."
+    )
+    overdue_postmortems: list[OverduePostmortem] = Field(
+        default_factory=list, description="SEV1/SEV2 postmortems past due at the period end."
+    )
+
+
+DEFINITIONS: dict[str, str] = {
+    "real incident": "A row with kind = real; drills and maintenance rows never count in any incident figure.",
+    "incidents.week.total": "Real incidents with opened_at in the week [start, end), in the reporting time zone.",
+    "incidents.month_to_date.total": "Real incidents with opened_at from the first of the month to the period end.",
+    "incidents.week.sev1_sev2": "Real SEV1 and SEV2 incidents opened in the week.",
+    "point in time": (
+        "Only what was known at the period end counts: incidents opened at or after it are ignored, and an "
+        "acknowledgement, mitigation or resolution at or after it is treated as not (yet) happened. "
+        "postmortem_status has no timestamp, so it is taken as exported."
+    ),
+    "MTTA": (
+        "Minutes from opened_at to acknowledged_at: mean, median and 90th percentile (linear interpolation), per "
+        "severity, over real incidents opened in the scope and acknowledged before the period end; the others "
+        "are left out and counted as not_acknowledged."
+    ),
+    "MTTR": (
+        "Hours from opened_at to resolved_at: mean, median and 90th percentile (linear interpolation), per "
+        "severity, over real incidents opened in the scope and resolved before the period end; the others are "
+        "left out and counted as unresolved."
+    ),
+    "incidents.week.mttr_median_hours": "Median MTTR over all severities, real incidents opened in the week.",
+    "MTBF": (
+        "Per service over the 90 days ending as_of: (window hours - downtime hours) / failures, where failures are "
+        "real SEV1/SEV2 incidents opened in the window and downtime is the union of their impact intervals "
+        "(opened_at to mitigated_at, else resolved_at, else the period end), clipped to the window; SEV1/SEV2 "
+        "incidents opened before the window still down in it add downtime but not failures. No failure: none."
+    ),
+    "repeat incident": (
+        "A real incident with a non-empty root cause, where another real incident on the same service with the "
+        "same root cause was opened in the 30 days before it (strictly earlier, at most 30 days)."
+    ),
+    "incidents.week.repeats": "Repeat incidents opened in the week.",
+    "repeat cluster": (
+        "A (service, root cause) pair with two or more real incidents opened in the 30 days ending as_of."
+    ),
+    "incidents.week.third_party_share": (
+        "Real incidents opened in the week with a vendor_id, divided by all real incidents opened in the week."
+    ),
+    "incidents.month_to_date.third_party_share": "The same share over real incidents opened in the month to date.",
+    "incidents.open_sev1_sev2": (
+        "Real SEV1/SEV2 incidents opened before the period end and not resolved before it; age is measured to the "
+        "period end."
+    ),
+    "incidents.postmortems_overdue": (
+        "Real SEV1/SEV2 incidents resolved before the period end whose postmortem_status is neither complete nor "
+        "not_required (empty counts as not done), with due = postmortem_due_at, or resolved_at + 48 h when empty, "
+        "earlier than the period end."
+    ),
+}
+
+
+def _text(value: object) -> str | None:
+    """A string cell as str, or None when empty."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _num(value: object) -> float | None:
+    """A float for a model field, None instead of NaN."""
+    if value is None or value is pd.NA:
+        return None
+    result = float(value)  # type: ignore[arg-type]
+    return None if np.isnan(result) else result
+
+
+def _when(value: Any) -> datetime:
+    return pd.Timestamp(value).to_pydatetime(warn=False)
+
+
+def _hours(delta: pd.Series) -> pd.Series:
+    return delta.dt.total_seconds() / 3600
+
+
+def _records(frame: pd.DataFrame) -> list[SimpleNamespace]:
+    """Rows as attribute bags (column -> value), for building row models."""
+    return [SimpleNamespace(**{str(k): v for k, v in row.items()}) for row in frame.to_dict("records")]
+
+
+def _prepare(incidents: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Contract columns, incidents known at the period end, and event times after the end blanked out."""
+    frame = incidents.copy()
+    for column in _COLUMNS:
+        if column not in frame.columns:
+            dtype = "datetime64[ns, UTC]" if column in _TIMES else "string"
+            frame[column] = pd.Series(None, index=frame.index, dtype=dtype)
+    frame = frame[frame["opened_at"] < period.end].copy()
+    # Something that happened at or after the period end was not known when the week closed.
+    for column in ("acknowledged_at", "mitigated_at", "resolved_at"):
+        frame[column] = frame[column].where(frame[column] < period.end)
+    frame["kind"] = frame["kind"].fillna("real")
+    for column in ("root_cause", "vendor_id"):
+        stripped = frame[column].str.strip()
+        frame[column] = stripped.where(stripped != "")
+    return frame
+
+
+def _service_names(services: pd.DataFrame | None) -> dict[str, str]:
+    if services is None or services.empty or "service_id" not in services.columns:
+        return {}
+    names = services.set_index("service_id")["name"] if "name" in services.columns else pd.Series(dtype="string")
+    return {str(k): str(v) for k, v in names.dropna().items()}
+
+
+def _response_rows(real: pd.DataFrame, scope: str) -> list[ResponseTimes]:
+    """MTTA and MTTR per severity and over all severities for the incidents of one scope."""
+    frame = real.assign(
+        mtta=_hours(real["acknowledged_at"] - real["opened_at"]) * 60,
+        mttr=_hours(real["resolved_at"] - real["opened_at"]),
+    )
+    labels = [*SEVERITIES, *sorted(set(frame["severity"].dropna()) - set(SEVERITIES)), ALL]
+    rows: list[ResponseTimes] = []
+    for severity in labels:
+        part = frame if severity == ALL else frame[frame["severity"] == severity]
+        if severity != ALL and part.empty:
+            continue
+        mtta, mttr = part["mtta"].dropna(), part["mttr"].dropna()
+        rows.append(
+            ResponseTimes(
+                scope=scope,
+                severity=severity,
+                incidents=len(part),
+                acknowledged=len(mtta),
+                not_acknowledged=len(part) - len(mtta),
+                mtta_mean_minutes=_num(mtta.mean()) if len(mtta) else None,
+                mtta_median_minutes=_num(mtta.median()) if len(mtta) else None,
+                mtta_p90_minutes=_num(mtta.quantile(0.9)) if len(mtta) else None,
+                resolved=len(mttr),
+                unresolved=len(part) - len(mttr),
+                mttr_mean_hours=_num(mttr.mean()) if len(mttr) else None,
+                mttr_median_hours=_num(mttr.median()) if len(mttr) else None,
+                mttr_p90_hours=_num(mttr.quantile(0.9)) if len(mttr) else None,
+            )
+        )
+    return rows
+
+
+def _reliability(
+    real: pd.DataFrame, services: list[str], names: dict[str, str], period: Period
+) -> list[ServiceReliability]:
+    """MTBF per service over the 90-day window, downtime as a union of impact intervals."""
+    window_start, window_end = period.days_back(MTBF_DAYS), period.end
+    window_hours = (window_end - window_start).total_seconds() / 3600
+    major = real[real["severity"].isin(MAJOR)]
+    failures = major[major["opened_at"] >= window_start].groupby("service").size()
+
+    impact = major.assign(
+        start=major["opened_at"].where(major["opened_at"] > window_start, window_start),
+        stop=major["mitigated_at"].fillna(major["resolved_at"]).fillna(window_end),
+    )
+    impact = impact.assign(stop=impact["stop"].where(impact["stop"] < window_end, window_end))
+    impact = impact[impact["stop"] > impact["start"]].sort_values(["service", "start"])
+    downtime = pd.Series(0.0, index=pd.Index(services, dtype="string"))
+    if not impact.empty:
+        # A new block starts where an interval begins after every earlier interval of the service has ended.
+        reach = impact.groupby("service")["stop"].cummax().groupby(impact["service"]).shift()
+        block = (reach.isna() | (impact["start"] > reach)).cumsum()
+        merged = impact.groupby(block).agg(service=("service", "first"), start=("start", "min"), stop=("stop", "max"))
+        downtime = _hours(merged["stop"] - merged["start"]).groupby(merged["service"]).sum()
+
+    rows = []
+    for service in services:
+        count = int(failures.get(service, 0))
+        down = float(downtime.get(service, 0.0))
+        rows.append(
+            ServiceReliability(
+                service=service,
+                service_name=names.get(service),
+                failures=count,
+                downtime_hours=down,
+                mtbf_hours=(window_hours - down) / count if count else None,
+                note=None if count else f"no failure in {MTBF_DAYS} days",
+            )
+        )
+    return rows
+
+
+def _repeats(real: pd.DataFrame) -> pd.DataFrame:
+    """Each real incident with a root cause, with the latest earlier one on the same service and cause in 30 days."""
+    keyed = real.dropna(subset=["root_cause"]).sort_values("opened_at")
+    if keyed.empty:
+        # merge_asof fails on empty Arrow-backed string keys; there is nothing to match anyway.
+        return keyed.assign(previous_incident_id=keyed["incident_id"], previous_opened_at=keyed["opened_at"])
+    keys = keyed[["incident_id", "service", "root_cause", "opened_at"]]
+    earlier = keys.rename(columns={"incident_id": "previous_incident_id"}).assign(previous_opened_at=keys["opened_at"])
+    matched = pd.merge_asof(
+        keyed,
+        earlier,
+        on="opened_at",
+        by=["service", "root_cause"],
+        direction="backward",
+        allow_exact_matches=False,
+        tolerance=pd.Timedelta(days=REPEAT_DAYS),
+    )
+    return matched
+
+
+def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | None, period: Period) -> IncidentSection:
+    """Incident volumes, MTTA/MTTR, MTBF, repeats, open majors and overdue postmortems for the week ending as_of."""
+    if incidents is None:
+        return IncidentSection(
+            available=False, note="The incidents dataset is not configured.", definitions=DEFINITIONS
+        )
+    frame = _prepare(incidents, period)
+    after_end = len(incidents) - len(frame)
+    names = _service_names(services)
+    week_start, mtd_start, end = period.start, period.month_to_date_start, period.end
+
+    in_week = frame["opened_at"] >= week_start
+    in_mtd = frame["opened_at"] >= mtd_start
+    is_real = frame["kind"] == "real"
+    real = frame[is_real]
+    week, mtd = real[in_week[is_real]], real[in_mtd[is_real]]
+
+    def not_real(mask: pd.Series) -> dict[str, int]:
+        counts = frame.loc[mask & ~is_real, "kind"].value_counts()
+        return {str(kind): int(n) for kind, n in counts.items()}
+
+    basis = [
+        Basis(
+            metric="incidents.week.total",
+            rows_used=len(week),
+            rows_excluded=int((in_week & ~is_real).sum()),
+            reasons=not_real(in_week),
+        ),
+        Basis(
+            metric="incidents.month_to_date.total",
+            rows_used=len(mtd),
+            rows_excluded=int((in_mtd & ~is_real).sum()),
+            reasons=not_real(in_mtd),
+        ),
+    ]
+    if after_end:
+        basis.append(
+            Basis(
+                metric="incidents (all figures)",
+                rows_used=len(frame),
+                rows_excluded=after_end,
+                reasons={"opened at or after period end": after_end},
+            )
+        )
+
+    # Counts by severity and by service.
+    sev_week, sev_mtd = week["severity"].value_counts(), mtd["severity"].value_counts()
+    severities = [*SEVERITIES, *sorted(set(sev_mtd.index) - set(SEVERITIES))]
+    by_severity = [
+        SeverityCount(severity=s, week=int(sev_week.get(s, 0)), month_to_date=int(sev_mtd.get(s, 0)))
+        for s in severities
+    ]
+    svc = pd.DataFrame(
+        {
+            "week": week.groupby("service").size(),
+            "week_major": week[week["severity"].isin(MAJOR)].groupby("service").size(),
+            "mtd": mtd.groupby("service").size(),
+        }
+    )
+    svc = svc.fillna(0).astype(int).sort_values(["week", "mtd"], ascending=False)
+    by_service = [
+        ServiceCount(
+            service=str(s),
+            service_name=names.get(str(s)),
+            week=int(r.week),
+            week_sev1_sev2=int(r.week_major),
+            month_to_date=int(r.mtd),
+        )
+        for s, r in svc.iterrows()
+    ]
+
+    # Third-party share.
+    vendors = pd.DataFrame({"week": week.groupby("vendor_id").size(), "mtd": mtd.groupby("vendor_id").size()}).fillna(0)
+    vendors = vendors.astype(int).sort_values(["week", "mtd"], ascending=False)
+    by_vendor = [
+        VendorCount(vendor_id=str(v), week=int(w), month_to_date=int(m))
+        for v, w, m in zip(vendors.index, vendors["week"], vendors["mtd"], strict=True)
+    ]
+    third_week = int(week["vendor_id"].notna().sum())
+    third_share = third_week / len(week) if len(week) else None
+    third_mtd = int(mtd["vendor_id"].notna().sum())
+    third_share_mtd = third_mtd / len(mtd) if len(mtd) else None
+
+    # Response times.
+    response = _response_rows(week, "week") + _response_rows(mtd, "month_to_date")
+    for row in response:
+        if row.severity == ALL:
+            basis.append(
+                Basis(
+                    metric=f"incidents.{row.scope}.mtta",
+                    rows_used=row.acknowledged,
+                    rows_excluded=row.not_acknowledged,
+                    reasons={"not acknowledged before period end": row.not_acknowledged}
+                    if row.not_acknowledged
+                    else {},
+                )
+            )
+            basis.append(
+                Basis(
+                    metric=f"incidents.{row.scope}.mttr",
+                    rows_used=row.resolved,
+                    rows_excluded=row.unresolved,
+                    reasons={"unresolved at period end": row.unresolved} if row.unresolved else {},
+                )
+            )
+    week_all = next(r for r in response if r.scope == "week" and r.severity == ALL)
+    mttr_chart = [
+        MttrBySeverity(
+            severity=r.severity,
+            resolved=r.resolved,
+            median_hours=r.mttr_median_hours,
+            p90_hours=r.mttr_p90_hours,
+            mean_hours=r.mttr_mean_hours,
+        )
+        for r in response
+        if r.scope == "week" and r.severity != ALL
+    ]
+
+    # MTBF.
+    service_ids = sorted(set(names) | set(real["service"].dropna().astype(str)))
+    reliability = _reliability(real, service_ids, names, period)
+    minor = int(((real["opened_at"] >= period.days_back(MTBF_DAYS)) & ~real["severity"].isin(MAJOR)).sum())
+    basis.append(
+        Basis(
+            metric="incidents.mtbf",
+            rows_used=sum(r.failures for r in reliability),
+            rows_excluded=minor,
+            reasons={"SEV3/SEV4: not a failure": minor} if minor else {},
+        )
+    )
+
+    # Repeats and clusters.
+    matched = _repeats(real)
+    repeat_week = matched[(matched["opened_at"] >= week_start) & matched["previous_incident_id"].notna()]
+    repeats = [
+        RepeatIncident(
+            incident_id=str(r.incident_id),
+            service=str(r.service),
+            root_cause=str(r.root_cause),
+            severity=str(r.severity),
+            opened_at=_when(r.opened_at),
+            previous_incident_id=str(r.previous_incident_id),
+            previous_opened_at=_when(r.previous_opened_at),
+            vendor_id=_text(r.vendor_id),
+            owner=_text(r.owner),
+        )
+        for r in _records(repeat_week)
+    ]
+    no_cause = int(week["root_cause"].isna().sum())
+    basis.append(
+        Basis(
+            metric="incidents.week.repeats",
+            rows_used=len(week) - no_cause,
+            rows_excluded=no_cause,
+            reasons={"no root cause": no_cause} if no_cause else {},
+        )
+    )
+    recent = matched[matched["opened_at"] >= period.days_back(REPEAT_DAYS)]
+    clusters: list[RepeatCluster] = []
+    for (service, cause), group in recent.groupby(["service", "root_cause"], sort=True):
+        if len(group) < 2:
+            continue
+        group = group.sort_values("opened_at")
+        vendor_list = list(dict.fromkeys(group["vendor_id"].dropna().astype(str)))
+        clusters.append(
+            RepeatCluster(
+                service=str(service),
+                root_cause=str(cause),
+                incidents=len(group),
+                first_opened_at=_when(group["opened_at"].iloc[0]),
+                last_opened_at=_when(group["opened_at"].iloc[-1]),
+                vendor_ids=";".join(vendor_list) or None,
+                incident_ids=";".join(group["incident_id"].astype(str)),
+                owner=_text(group["owner"].iloc[-1]),
+            )
+        )
+    clusters.sort(key=lambda c: (-c.incidents, c.service, c.root_cause))
+
+    # Open SEV1/SEV2 at the period end.
+    open_frame = real[real["severity"].isin(MAJOR) & real["resolved_at"].isna()].sort_values("opened_at")
+    open_major = [
+        OpenMajorIncident(
+            incident_id=str(r.incident_id),
+            title=_text(r.title),
+            service=str(r.service),
+            severity=str(r.severity),
+            opened_at=_when(r.opened_at),
+            age_hours=r.age_hours,
+            acknowledged=not pd.isna(r.acknowledged_at),
+            mitigated=not pd.isna(r.mitigated_at),
+            owner=_text(r.owner),
+        )
+        for r in _records(open_frame.assign(age_hours=_hours(end - open_frame["opened_at"])))
+    ]
+
+    # Overdue postmortems. An export that carries no postmortem tracking at all says nothing about them.
+    resolved_major = real[real["severity"].isin(MAJOR) & real["resolved_at"].notna()]
+    tracked = bool(real["postmortem_status"].notna().any() or real["postmortem_due_at"].notna().any())
+    if not tracked:
+        resolved_major = resolved_major.iloc[0:0]
+        basis.append(
+            Basis(
+                metric="incidents.postmortems_overdue",
+                rows_used=0,
+                rows_excluded=int((real["severity"].isin(MAJOR) & real["resolved_at"].notna()).sum()),
+                reasons={
+                    "postmortem status not in the export": int(
+                        (real["severity"].isin(MAJOR) & real["resolved_at"].notna()).sum()
+                    )
+                },
+            )
+        )
+    due = resolved_major["postmortem_due_at"].fillna(resolved_major["resolved_at"] + POSTMORTEM_DEFAULT)
+    pending = ~resolved_major["postmortem_status"].isin(POSTMORTEM_DONE).fillna(False).astype(bool)
+    overdue_frame = resolved_major.assign(due=due)[pending & (due < end)].sort_values("due")
+    overdue = [
+        OverduePostmortem(
+            incident_id=str(r.incident_id),
+            title=_text(r.title),
+            service=str(r.service),
+            severity=str(r.severity),
+            resolved_at=_when(r.resolved_at),
+            due_at=_when(r.due),
+            overdue_hours=r.overdue_hours,
+            postmortem_status=_text(r.postmortem_status),
+            owner=_text(r.owner),
+        )
+        for r in _records(overdue_frame.assign(overdue_hours=_hours(end - overdue_frame["due"])))
+    ]
+
+    actions = _actions(open_major, overdue, clusters)
+    week_major = int(week["severity"].isin(MAJOR).sum())
+    headlines = [
+        Headline(key="incidents.week.total", label="Incidents this week", value=len(week), better="lower"),
+        Headline(key="incidents.month_to_date.total", label="Incidents month to date", value=len(mtd), better="lower"),
+        Headline(key="incidents.week.sev1_sev2", label="SEV1 + SEV2 this week", value=week_major, better="lower"),
+        Headline(
+            key="incidents.week.mttr_median_hours",
+            label="MTTR median (all severities)",
+            value=week_all.mttr_median_hours,
+            unit="hours",
+            better="lower",
+        ),
+        Headline(
+            key="incidents.open_sev1_sev2", label="Open SEV1/SEV2 at week end", value=len(open_major), better="lower"
+        ),
+        Headline(key="incidents.postmortems_overdue", label="Postmortems overdue", value=len(overdue), better="lower"),
+        Headline(
+            key="incidents.week.third_party_share",
+            label="Third-party share",
+            value=third_share,
+            unit="ratio",
+            better="lower",
+        ),
+        Headline(
+            key="incidents.month_to_date.third_party_share",
+            label="Third-party share, month to date",
+            value=third_share_mtd,
+            unit="ratio",
+            better="lower",
+        ),
+        Headline(key="incidents.week.repeats", label="Repeat incidents this week", value=len(repeats), better="lower"),
+    ]
+    note = None
+    if frame.empty:
+        note = "No incidents opened before the period end."
+    elif week.empty:
+        note = "No real incidents were opened this week."
+    return IncidentSection(
+        headlines=headlines,
+        actions=actions,
+        basis=basis,
+        definitions=DEFINITIONS,
+        note=note,
+        by_severity=by_severity,
+        by_service=by_service,
+        by_vendor=by_vendor,
+        response_times=response,
+        mttr_chart=mttr_chart,
+        reliability=reliability,
+        repeats=repeats,
+        repeat_clusters=clusters,
+        open_major=open_major,
+        overdue_postmortems=overdue,
+    )
+
+
+def _actions(
+    open_major: list[OpenMajorIncident],
+    overdue: list[OverduePostmortem],
+    clusters: list[RepeatCluster],
+) -> list[Action]:
+    """Urgent: open majors and overdue postmortems; important: repeat clusters to review."""
+    actions = [
+        Action(
+            text=(
+                f"Drive {r.severity} {r.incident_id} on {r.service} to resolution: open {r.age_hours:.0f} h"
+                + ("" if r.mitigated else ", customer impact not yet mitigated")
+                + ("" if r.acknowledged else ", not acknowledged")
+                + "."
+            ),
+            urgency=Urgency.URGENT,
+            owner=r.owner,
+            source=f"incident {r.incident_id}",
+            section="incidents",
+            kind="open_major_incident",
+        )
+        for r in open_major
+    ]
+    actions += [
+        Action(
+            text=(
+                f"Complete the postmortem for {r.severity} {r.incident_id} on {r.service}: due "
+                f"{r.due_at:%Y-%m-%d %H:%M} UTC, {r.overdue_hours:.0f} h overdue "
+                f"(status: {r.postmortem_status or 'not recorded'})."
+            ),
+            urgency=Urgency.URGENT,
+            owner=r.owner,
+            source=f"incident {r.incident_id}",
+            section="incidents",
+            due=r.due_at.date(),
+            kind="postmortem_overdue",
+        )
+        for r in overdue
+    ]
+    for c in clusters:
+        latest = c.incident_ids.split(";")[-1]
+        if c.vendor_ids:
+            text = (
+                f"Review vendor {c.vendor_ids} with them: {c.incidents} incidents on {c.service} with root cause "
+                f"'{c.root_cause}' in {REPEAT_DAYS} days ({c.incident_ids})."
+            )
+            kind = "repeat_vendor_review"
+        else:
+            text = (
+                f"Open a problem record for '{c.root_cause}' on {c.service}: {c.incidents} incidents in "
+                f"{REPEAT_DAYS} days ({c.incident_ids})."
+            )
+            kind = "repeat_problem_management"
+        actions.append(
+            Action(
+                text=text,
+                urgency=Urgency.IMPORTANT,
+                owner=c.owner,
+                source=f"incident {latest}",
+                section="incidents",
+                kind=kind,
+            )
+        )
+    return actions
+
+
+compute_incidents_task = task(name="compute_incidents")(compute_incidents)

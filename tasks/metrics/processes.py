@@ -1,0 +1,371 @@
+"""The Processes section of the weekly audit: lead times, waiting, rework and bottlenecks mined from the event log."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import task
+from pydantic import BaseModel, Field
+
+from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
+from opsflow.period import Period
+
+BOTTLENECK_DAYS = 30
+TREND_WEEKS = 12
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+_HOUR = pd.Timedelta(hours=1)
+
+
+class ProcessRow(BaseModel):
+    """One process over the cases completed in the week."""
+
+    process: str = Field(description="The process.")
+    cases_completed: int = Field(description="Cases whose last activity ended in the week.")
+    lead_p50_hours: float | None = Field(None, description="Median lead time (first start to last end), hours.")
+    lead_p90_hours: float | None = Field(None, description="90th percentile lead time, hours.")
+    previous_lead_p50_hours: float | None = Field(None, description="Median lead time in the week before, hours.")
+    lead_p50_change_hours: float | None = Field(None, description="This week's median minus the previous week's.")
+    mean_process_hours: float | None = Field(None, description="Mean per case of the summed activity durations.")
+    mean_waiting_hours: float | None = Field(None, description="Mean per case of the gaps between activities.")
+    rework_rate: OptRatio = Field(None, description="Share of cases in which some activity occurs twice or more.")
+
+
+class BottleneckRow(BaseModel):
+    """The activity each process waits for most, over the cases completed in the last 30 days."""
+
+    process: str = Field(description="The process.")
+    activity: str = Field(description="The activity with the largest total waiting time before it.")
+    total_wait_hours: float = Field(description="Summed waiting before the activity, 30 days, hours.")
+    mean_wait_hours: float = Field(description="Mean waiting before one occurrence of the activity, hours.")
+    share_of_waiting: Ratio = Field(description="Its share of all waiting in the process (ratio).")
+    week_wait_hours: float = Field(description="Summed waiting before it over the week's completed cases, hours.")
+
+
+class ValueStreamRow(BaseModel):
+    """One activity of a process, over the cases completed in the last 30 days (in typical case order)."""
+
+    process: str = Field(description="The process.")
+    activity: str = Field(description="The step.")
+    occurrences: int = Field(description="Times the activity was performed.")
+    mean_duration_hours: float = Field(description="Mean duration of one occurrence, hours.")
+    mean_wait_before_hours: float | None = Field(None, description="Mean wait before one occurrence, hours.")
+    total_wait_before_hours: float = Field(description="Summed wait before the activity, hours.")
+    rework_count: int = Field(description="Occurrences beyond the first in the same case.")
+
+
+class LeadTrendRow(BaseModel):
+    """Median lead time of one process in one of the 12 weeks ending the report date."""
+
+    process: str = Field(description="The process.")
+    week_ending: date = Field(description="Last day of the week.")
+    cases_completed: int = Field(description="Cases completed in that week.")
+    lead_p50_hours: float | None = Field(None, description="Median lead time, hours.")
+
+
+class ProcessSection(Section):
+    """Process performance: lead time, waiting, rework and where cases wait."""
+
+    processes: list[ProcessRow] = Field(default_factory=list, description="Each process over the week.")
+    bottlenecks: list[BottleneckRow] = Field(default_factory=list, description="Each process's main bottleneck.")
+    value_stream: list[ValueStreamRow] = Field(default_factory=list, description="Activities of each process.")
+    lead_time_trend: list[LeadTrendRow] = Field(default_factory=list, description="Weekly median lead time.")
+
+
+DEFINITIONS: dict[str, str] = {
+    "events used": "Only activities that ended before the end of the week exist for this report.",
+    "completed case": "A case (process, case_id) is completed in a window when the latest ended_at over all its "
+    "activities in the data lies in the window; a case with activities ending after the window is not complete. "
+    "The event log has no case-closed marker: with an export that stops at the report date, a case that will "
+    "continue later cannot be told apart from a completed one.",
+    "lead time": "Last ended_at minus first started_at of a completed case, in hours. p50 and p90 are pandas "
+    "quantiles with linear interpolation over the cases completed in the week (Monday to Sunday in the reporting "
+    "time zone).",
+    "process time": "Sum of (ended_at - started_at) over a case's activities, in hours; the table shows the mean "
+    "per completed case.",
+    "waiting time": "Activities ordered by started_at within a case; waiting before an activity = its started_at "
+    "minus the previous activity's ended_at, clipped at 0 (overlapping work does not count as negative waiting); "
+    "a case's waiting time is the sum. The table shows the mean per completed case.",
+    "rework rate": "Share of completed cases in which some activity occurs more than once.",
+    "bottleneck": f"Per process, the activity with the largest total waiting before it over the cases completed in "
+    f"the {BOTTLENECK_DAYS} days ending the report date; mean wait = total / occurrences that have a previous "
+    "activity; share = its total / all waiting in the process.",
+    "saving": "Half of the bottleneck activity's total waiting over the cases completed in the week.",
+    "value stream": f"Per activity over the cases completed in the {BOTTLENECK_DAYS} days ending the report date: "
+    "occurrences, mean duration, mean and total wait before it, and rework (occurrences beyond the first in a case). "
+    "Activities are listed in the order of their mean position in the case.",
+    "lead time trend": f"Median lead time of the cases completed in each of the {TREND_WEEKS} weeks ending the "
+    "report date.",
+}
+
+
+def _slug(name: str) -> str:
+    """A process name as it appears in a stable headline key."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "process"
+
+
+def _hours(s: pd.Series) -> np.ndarray:
+    """Tz-aware timestamps as float hours since the epoch, whatever the column's time resolution."""
+    return ((s - _EPOCH) / _HOUR).to_numpy(dtype="float64")
+
+
+def _at(t: pd.Timestamp) -> float:
+    return float((t - _EPOCH) / _HOUR)
+
+
+def _opt(x: Any, digits: int = 2) -> float | None:
+    return None if x is None or pd.isna(x) else round(float(x), digits)
+
+
+def _empty(note: str, available: bool) -> ProcessSection:
+    return ProcessSection(name="processes", title="Processes", available=available, note=note, definitions=DEFINITIONS)
+
+
+def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSection:
+    """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end`."""
+    if events is None:
+        return _empty("The process_events dataset is not configured.", available=False)
+    end = _at(period.end)
+    start_h = _hours(events["started_at"])
+    end_h = _hours(events["ended_at"])
+    later = int((end_h >= end).sum())
+    if len(events) - later == 0:
+        return _empty("No process activity ended before the end of the week.", available=True)
+
+    # One sort of the whole log: by case, then by start; everything below is shifts and segment reductions.
+    p_code, p_names = pd.factorize(events["process"])
+    c_code, _ = pd.factorize(events["case_id"])
+    a_code, a_names = pd.factorize(events["activity"])
+    case_key = p_code.astype("int64") * (int(c_code.max()) + 1) + c_code
+    order = np.lexsort((end_h, start_h, case_key))
+    key = case_key[order]
+    st = start_h[order]
+    en = end_h[order]
+    act = a_code[order]
+    proc = p_code[order]
+
+    first = np.empty(len(key), dtype=bool)
+    first[0] = True
+    first[1:] = key[1:] != key[:-1]
+    prev_end = np.empty_like(en)
+    prev_end[0] = np.nan
+    prev_end[1:] = en[:-1]
+    wait = np.where(first, np.nan, np.clip(st - prev_end, 0, None))
+    wait0 = np.nan_to_num(wait)
+    duration = en - st
+    repeat = pd.Series(key * (len(a_names) + 1) + act).duplicated().to_numpy()
+
+    bounds = np.flatnonzero(first)
+    case_of_event = np.cumsum(first) - 1
+    position = np.arange(len(key)) - bounds[case_of_event]
+    cases = pd.DataFrame(
+        {
+            "process": proc[bounds],
+            "last_end": np.maximum.reduceat(en, bounds),
+            "lead": np.maximum.reduceat(en, bounds) - st[bounds],
+            "process_time": np.add.reduceat(duration, bounds),
+            "waiting": np.add.reduceat(wait0, bounds),
+            "rework": np.add.reduceat(repeat.astype("int64"), bounds) > 0,
+        }
+    )
+
+    def completed_in(lo: float, hi: float) -> np.ndarray:
+        return ((cases["last_end"] >= lo) & (cases["last_end"] < hi)).to_numpy()
+
+    week = completed_in(_at(period.start), end)
+    prev = period.previous()
+    prev_week = completed_in(_at(prev.start), _at(prev.end))
+    recent = completed_in(_at(period.days_back(BOTTLENECK_DAYS)), end)
+
+    wk = cases[week].groupby("process")
+    week_stats = pd.DataFrame(
+        {
+            "n": wk.size(),
+            "p50": wk["lead"].quantile(0.5),
+            "p90": wk["lead"].quantile(0.9),
+            "proc": wk["process_time"].mean(),
+            "wait": wk["waiting"].mean(),
+            "rework": wk["rework"].mean(),
+        }
+    )
+    prev_p50 = cases[prev_week].groupby("process")["lead"].quantile(0.5)
+
+    # Activity-level figures over the cases completed in the last 30 days (bottleneck, value stream).
+    ev = pd.DataFrame(
+        {
+            "process": proc,
+            "activity": act,
+            "duration": duration,
+            "wait": wait,
+            "wait0": wait0,
+            "repeat": repeat,
+            "position": position,
+            "in_week": week[case_of_event],
+        }
+    )[recent[case_of_event]]
+    ev["week_wait"] = ev["wait0"].where(ev["in_week"], 0.0)
+    stream = ev.groupby(["process", "activity"]).agg(
+        occurrences=("duration", "size"),
+        mean_duration=("duration", "mean"),
+        mean_wait=("wait", "mean"),
+        total_wait=("wait0", "sum"),
+        week_wait=("week_wait", "sum"),
+        rework=("repeat", "sum"),
+        position=("position", "mean"),
+    )
+    stream = stream.reset_index().sort_values(["process", "position", "activity"])
+
+    process_ids = sorted(set(cases.loc[recent | week | prev_week, "process"]), key=lambda i: str(p_names[i]))
+    trend_edges = [Period(period.as_of - timedelta(weeks=i), period.tz) for i in range(TREND_WEEKS - 1, -1, -1)]
+    edges = np.array([_at(p.start) for p in trend_edges] + [end])
+    in_trend = completed_in(edges[0], end)
+    trend_cases = cases[in_trend].assign(week=np.searchsorted(edges, cases.loc[in_trend, "last_end"], side="right") - 1)
+    trend_g = trend_cases.groupby(["process", "week"])["lead"]
+    trend = pd.DataFrame({"n": trend_g.size(), "p50": trend_g.quantile(0.5)})
+    process_ids = sorted(set(process_ids) | set(trend_cases["process"]), key=lambda i: str(p_names[i]))
+
+    rows: list[ProcessRow] = []
+    bottlenecks: list[BottleneckRow] = []
+    value_stream: list[ValueStreamRow] = []
+    trend_rows: list[LeadTrendRow] = []
+    headlines: list[Headline] = []
+    actions: list[Action] = []
+    for pid in process_ids:
+        name = str(p_names[pid])
+        s = week_stats.loc[pid] if pid in week_stats.index else None
+        p50 = _opt(s["p50"]) if s is not None else None
+        prev50 = _opt(prev_p50.get(pid))
+        rows.append(
+            ProcessRow(
+                process=name,
+                cases_completed=int(s["n"]) if s is not None else 0,
+                lead_p50_hours=p50,
+                lead_p90_hours=_opt(s["p90"]) if s is not None else None,
+                previous_lead_p50_hours=prev50,
+                lead_p50_change_hours=round(p50 - prev50, 2) if p50 is not None and prev50 is not None else None,
+                mean_process_hours=_opt(s["proc"]) if s is not None else None,
+                mean_waiting_hours=_opt(s["wait"]) if s is not None else None,
+                rework_rate=_opt(s["rework"], 4) if s is not None else None,
+            )
+        )
+        slug = _slug(name)
+        headlines += [
+            Headline(
+                key=f"processes.{slug}.lead_p50_hours",
+                label=f"{name}: median lead time",
+                value=p50,
+                unit="hours",
+                better="lower",
+            ),
+            Headline(
+                key=f"processes.{slug}.rework_rate",
+                label=f"{name}: rework rate",
+                value=rows[-1].rework_rate,
+                unit="ratio",
+                better="lower",
+            ),
+            Headline(
+                key=f"processes.{slug}.cases_completed",
+                label=f"{name}: cases completed",
+                value=rows[-1].cases_completed,
+                better="neutral",
+            ),
+        ]
+
+        acts = stream[stream["process"] == pid]
+        for a in acts.itertuples(index=False):
+            value_stream.append(
+                ValueStreamRow(
+                    process=name,
+                    activity=str(a_names[a.activity]),
+                    occurrences=int(a.occurrences),
+                    mean_duration_hours=round(float(a.mean_duration), 2),
+                    mean_wait_before_hours=_opt(a.mean_wait),
+                    total_wait_before_hours=round(float(a.total_wait), 2),
+                    rework_count=int(a.rework),
+                )
+            )
+        all_wait = float(acts["total_wait"].sum())
+        if all_wait > 0:
+            top = acts.sort_values(["total_wait", "activity"], ascending=[False, True]).iloc[0]
+            activity = str(a_names[int(top["activity"])])
+            b = BottleneckRow(
+                process=name,
+                activity=activity,
+                total_wait_hours=round(float(top["total_wait"]), 2),
+                mean_wait_hours=round(float(top["mean_wait"]), 2),
+                share_of_waiting=round(float(top["total_wait"]) / all_wait, 4),
+                week_wait_hours=round(float(top["week_wait"]), 2),
+            )
+            bottlenecks.append(b)
+            saving = float(top["week_wait"]) / 2
+            if saving > 0:
+                actions.append(
+                    Action(
+                        text=f"Bottleneck in {name}: {activity} waits {b.mean_wait_hours:.1f} h on average "
+                        f"({b.share_of_waiting:.0%} of all waiting); halving it saves {saving:.0f} hours per week.",
+                        urgency=Urgency.IMPORTANT,
+                        owner=None,
+                        source=f"process {name}",
+                        section="processes",
+                        kind="process_bottleneck",
+                    )
+                )
+
+        for i, p in enumerate(trend_edges):
+            t = trend.loc[(pid, i)] if (pid, i) in trend.index else None
+            trend_rows.append(
+                LeadTrendRow(
+                    process=name,
+                    week_ending=p.as_of,
+                    cases_completed=int(t["n"]) if t is not None else 0,
+                    lead_p50_hours=_opt(t["p50"]) if t is not None else None,
+                )
+            )
+
+    n_week = int(week.sum())
+    events_week = int(week[case_of_event].sum())
+    basis = [
+        Basis(
+            metric="process events",
+            rows_used=len(events) - later,
+            rows_excluded=later,
+            reasons={"ended at or after the end of the week": later} if later else {},
+        ),
+        Basis(
+            metric="events of cases completed in the week",
+            rows_used=events_week,
+            rows_excluded=len(events) - later - events_week,
+            reasons={
+                reason: n
+                for reason, n in {
+                    "case completed before the week": int(
+                        (cases["last_end"].to_numpy() < _at(period.start))[case_of_event].sum()
+                    ),
+                    "case still in progress at the end of the week": int(
+                        ((cases["last_end"].to_numpy() >= end)[case_of_event] & (en < end)).sum()
+                    ),
+                }.items()
+                if n
+            },
+        ),
+    ]
+    return ProcessSection(
+        name="processes",
+        title="Processes",
+        headlines=headlines,
+        actions=actions,
+        basis=basis,
+        definitions=DEFINITIONS,
+        processes=rows,
+        bottlenecks=bottlenecks,
+        value_stream=value_stream,
+        lead_time_trend=trend_rows,
+        note=None if n_week else "No case was completed in the week.",
+    )
+
+
+compute_processes_task = task(name="compute_processes")(compute_processes)

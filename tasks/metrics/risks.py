@@ -1,0 +1,379 @@
+"""Risks section of the weekly audit: the open register on the 5x5 matrix, and ratings the evidence contradicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from pydantic import BaseModel, Field
+
+from opsflow.findings import Action, Basis, Headline, Section, Urgency
+from opsflow.period import Period
+
+HIGH_SCORE = 15
+TOP_N = 10
+EVIDENCE_DAYS = 365
+REPEAT_DAYS = 30
+LIKELIHOOD = {1: "rare", 2: "unlikely", 3: "possible", 4: "likely", 5: "almost certain"}
+FLAGGED_VENDOR_LIKELIHOOD = 3
+
+
+class RiskRow(BaseModel):
+    """One open risk as rated in the register."""
+
+    risk_id: str
+    title: str
+    category: str
+    likelihood: int
+    impact: int
+    score: int = Field(description="likelihood x impact (1..25).")
+    status: str
+    owner: str | None = None
+    mitigation_due: dt.date | None = None
+
+
+class HeatCell(BaseModel):
+    """One cell of the 5x5 matrix: open risks rated at this likelihood and impact."""
+
+    likelihood: int
+    impact: int
+    score: int
+    risks: int
+
+
+class OverdueMitigation(BaseModel):
+    """An open risk whose mitigation is past its due date."""
+
+    risk_id: str
+    title: str
+    score: int
+    mitigation_due: dt.date
+    days_overdue: int
+    owner: str | None = None
+
+
+class Contradiction(BaseModel):
+    """A risk rated less likely than the incident or vendor evidence says."""
+
+    risk_id: str
+    title: str
+    rated_likelihood: int
+    impact: int
+    evidence: str = Field(description="What the data shows, with numbers.")
+    suggested_likelihood: int
+    suggested_score: int = Field(description="suggested likelihood x impact.")
+    owner: str | None = None
+
+
+class RiskSection(Section):
+    """The risk register: matrix, top risks, overdue mitigations and contradictions with the evidence."""
+
+    name: str = "risks"
+    title: str = "Risks"
+    heat_map: list[list[int]] = Field(
+        default_factory=lambda: [[0] * 5 for _ in range(5)],
+        description="Open risks per cell: heat_map[likelihood - 1][impact - 1].",
+    )
+    heat_cells: list[HeatCell] = Field(default_factory=list, description="The matrix as a long table (25 cells).")
+    top_risks: list[RiskRow] = Field(default_factory=list, description="Top 10 open risks by score.")
+    overdue_mitigations: list[OverdueMitigation] = Field(default_factory=list)
+    contradictions: list[Contradiction] = Field(default_factory=list)
+
+
+DEFINITIONS = {
+    "open risk": "A register row whose status is not closed (open or mitigating).",
+    "score": "likelihood x impact, each on the 1..5 scale; high risk: score >= 15.",
+    "heat map": "Number of open risks per (likelihood, impact) cell.",
+    "top risks": "Open risks by score, ties broken by impact, then likelihood (both higher first), then risk id.",
+    "mitigation overdue": "Open risk with mitigation_due before as_of; urgent when its score is >= 15.",
+    "real incidents in 365 days": (
+        "Incidents of kind real opened in the 365 days ending as_of (opened before the end of as_of in the "
+        "reporting time zone); drills and maintenance never count."
+    ),
+    "implied likelihood": "From real incidents in 365 days: 0 -> 1, 1 -> 2, 2-3 -> 3, 4-11 -> 4, 12 or more -> 5.",
+    "repeat incidents": (
+        "At least 2 real incidents on the same service with the same non-empty root_cause opened within 30 days "
+        "of each other, in the 365 days."
+    ),
+    "contradiction": (
+        "An open risk rated lower than the evidence: (a) linked_service rated likelihood <= 2 while the service had "
+        "repeat incidents, or the implied likelihood from its incidents is >= rating + 2; (b) linked_vendor rated "
+        "likelihood <= 2 while the vendor is flagged in the vendor section (suggests at least 3, possible), or the "
+        "implied likelihood from incidents the vendor caused is >= rating + 2. Suggested likelihood = the highest "
+        "the evidence implies. Urgent when suggested likelihood x impact >= 15."
+    ),
+}
+
+
+def implied_likelihood(incidents: pd.Series) -> pd.Series:
+    """Likelihood implied by a count of real incidents in 365 days: 0->1, 1->2, 2-3->3, 4-11->4, >=12->5."""
+    return incidents.astype("int64").map(_implied)
+
+
+def _implied(n: int) -> int:
+    return 5 if n >= 12 else 4 if n >= 4 else 3 if n >= 2 else 2 if n >= 1 else 1
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def compute_risks(
+    risks: pd.DataFrame | None,
+    incidents: pd.DataFrame | None,
+    services: pd.DataFrame | None,
+    period: Period,
+    flagged_vendor_ids: set[str],
+) -> RiskSection:
+    """Summarise open risks on the 5x5 matrix and list the ratings that incidents or vendor evidence contradict."""
+    if risks is None:
+        return RiskSection(
+            available=False, note="No risks dataset configured.", definitions=DEFINITIONS, headlines=_headlines()
+        )
+    section = RiskSection(definitions=dict(DEFINITIONS))
+    as_of = pd.Timestamp(period.as_of)
+    notes: list[str] = []
+
+    r = risks.drop_duplicates("risk_id").copy()
+    is_open = (r["status"] != "closed").fillna(True).to_numpy(dtype=bool)
+    closed = int((~is_open).sum())
+    r = r.loc[is_open].copy()
+    r["likelihood"] = r["likelihood"].astype("int64")
+    r["impact"] = r["impact"].astype("int64")
+    r["score"] = r["likelihood"] * r["impact"]
+    section.basis.append(
+        Basis(metric="open risks", rows_used=len(r), rows_excluded=closed, reasons={"closed": closed} if closed else {})
+    )
+
+    # Heat map.
+    cells = r.groupby(["likelihood", "impact"]).size().reset_index(name="n")
+    for li, im, n in zip(cells["likelihood"].tolist(), cells["impact"].tolist(), cells["n"].tolist(), strict=True):
+        if 1 <= li <= 5 and 1 <= im <= 5:
+            section.heat_map[li - 1][im - 1] = int(n)
+    section.heat_cells = [
+        HeatCell(likelihood=li, impact=im, score=li * im, risks=section.heat_map[li - 1][im - 1])
+        for li in range(5, 0, -1)
+        for im in range(1, 6)
+    ]
+
+    # Top risks.
+    top = r.sort_values(
+        ["score", "impact", "likelihood", "risk_id"], ascending=[False, False, False, True], kind="stable"
+    ).head(TOP_N)
+    section.top_risks = [_risk_row(x) for x in top.to_dict("records")]
+
+    # Overdue mitigations.
+    overdue = r[r["mitigation_due"].notna() & (r["mitigation_due"] < as_of)].sort_values(
+        ["score", "mitigation_due"], ascending=[False, True]
+    )
+    for x in overdue.to_dict("records"):
+        due = pd.Timestamp(x["mitigation_due"])
+        days = int((as_of - due).days)
+        score = int(x["score"])
+        owner = _str(x.get("owner"))
+        section.overdue_mitigations.append(
+            OverdueMitigation(
+                risk_id=str(x["risk_id"]),
+                title=str(x["title"]),
+                score=score,
+                mitigation_due=due.date(),
+                days_overdue=days,
+                owner=owner,
+            )
+        )
+        section.actions.append(
+            Action(
+                text=f"Mitigation of risk {x['risk_id']} '{x['title']}' (score {score}) was due "
+                f"{due.date().isoformat()}, {days} days ago: complete it or re-plan it.",
+                urgency=Urgency.URGENT if score >= HIGH_SCORE else Urgency.IMPORTANT,
+                owner=owner,
+                source=f"risk {x['risk_id']}",
+                section="risks",
+                due=due.date(),
+                kind="mitigation_overdue",
+            )
+        )
+
+    # Evidence.
+    service_counts, repeats, vendor_counts = _incident_evidence(incidents, period, section, notes)
+    service_names = (
+        services.drop_duplicates("service_id").set_index("service_id")["name"].astype(str).to_dict()
+        if services is not None
+        else {}
+    )
+    for x in r.sort_values("risk_id").to_dict("records"):
+        contradiction = _contradiction(
+            x, service_counts, repeats, vendor_counts, flagged_vendor_ids, service_names, period
+        )
+        if contradiction is None:
+            continue
+        section.contradictions.append(contradiction)
+        urgent = contradiction.suggested_score >= HIGH_SCORE
+        section.actions.append(
+            Action(
+                text=f"Re-rate risk {contradiction.risk_id} '{contradiction.title}': rated "
+                f"{contradiction.rated_likelihood} ({LIKELIHOOD[contradiction.rated_likelihood]}), evidence: "
+                f"{contradiction.evidence}; suggested likelihood {contradiction.suggested_likelihood} "
+                f"({LIKELIHOOD[contradiction.suggested_likelihood]}), score {contradiction.suggested_score}.",
+                urgency=Urgency.URGENT if urgent else Urgency.IMPORTANT,
+                owner=contradiction.owner,
+                source=f"risk {contradiction.risk_id}",
+                section="risks",
+                kind="risk_rerate",
+            )
+        )
+
+    section.headlines = _headlines(
+        len(r), int((r["score"] >= HIGH_SCORE).sum()), len(section.overdue_mitigations), len(section.contradictions)
+    )
+    if r.empty:
+        notes.append("No open risks in the register.")
+    section.note = " ".join(notes) or None
+    return section
+
+
+def _risk_row(x: dict[Any, Any]) -> RiskRow:
+    due = x.get("mitigation_due")
+    return RiskRow(
+        risk_id=str(x["risk_id"]),
+        title=str(x["title"]),
+        category=str(x["category"]),
+        likelihood=int(x["likelihood"]),
+        impact=int(x["impact"]),
+        score=int(x["score"]),
+        status=str(x["status"]),
+        owner=_str(x.get("owner")),
+        mitigation_due=None if due is None or pd.isna(due) else pd.Timestamp(due).date(),
+    )
+
+
+def _incident_evidence(
+    incidents: pd.DataFrame | None, period: Period, section: RiskSection, notes: list[str]
+) -> tuple[pd.Series, dict[str, tuple[str, int]], pd.Series]:
+    """Real incidents in 365 days per service and per vendor, and each service's largest repeat group."""
+    empty_counts = pd.Series(dtype="int64")
+    if incidents is None:
+        notes.append("No incidents dataset configured: ratings are checked against vendor flags only.")
+        return empty_counts, {}, empty_counts
+    start, end = period.days_back(EVIDENCE_DAYS), period.end
+    real = (incidents["kind"] == "real").fillna(False).to_numpy(dtype=bool)
+    before = (incidents["opened_at"] < start).fillna(False).to_numpy(dtype=bool)
+    after = (incidents["opened_at"] >= end).fillna(False).to_numpy(dtype=bool)
+    in_window = ~before & ~after
+    used = incidents.loc[real & in_window]
+    reasons = {
+        "drill or maintenance": int((~real).sum()),
+        "opened before the 365 days ending as_of": int((real & before).sum()),
+        "opened after as_of (unknown then)": int((real & after).sum()),
+    }
+    section.basis.append(
+        Basis(
+            metric="incident evidence",
+            rows_used=len(used),
+            rows_excluded=len(incidents) - len(used),
+            reasons={k: v for k, v in reasons.items() if v},
+        )
+    )
+    service_counts = used.groupby("service").size()
+    vendor_counts = used[used["vendor_id"].notna()].groupby("vendor_id").size()
+
+    # A repeat: an incident within 30 days of another on the same service with the same root cause.
+    rc = used[used["root_cause"].notna() & (used["root_cause"].astype("string").str.strip() != "")]
+    rc = rc.sort_values(["service", "root_cause", "opened_at"])
+    keys = [rc["service"], rc["root_cause"]]
+    window = pd.Timedelta(days=REPEAT_DAYS)
+    gap_prev = rc["opened_at"] - rc.groupby(keys)["opened_at"].shift(1)
+    gap_next = rc.groupby(keys)["opened_at"].shift(-1) - rc["opened_at"]
+    is_repeat = ((gap_prev <= window) | (gap_next <= window)).fillna(False).to_numpy(dtype=bool)
+    groups = rc.loc[is_repeat].groupby(["service", "root_cause"]).size().rename("incidents").reset_index()
+    biggest = groups.sort_values(["service", "incidents", "root_cause"], ascending=[True, False, True])
+    biggest = biggest.drop_duplicates("service")
+    repeats = {
+        str(s): (str(c), int(n))
+        for s, c, n in zip(biggest["service"], biggest["root_cause"], biggest["incidents"], strict=True)
+    }
+    return service_counts, repeats, vendor_counts
+
+
+def _contradiction(
+    x: dict[Any, Any],
+    service_counts: pd.Series,
+    repeats: dict[str, tuple[str, int]],
+    vendor_counts: pd.Series,
+    flagged_vendor_ids: set[str],
+    service_names: dict[Any, str],
+    period: Period,
+) -> Contradiction | None:
+    rated = int(x["likelihood"])
+    evidence: list[str] = []
+    suggested = rated
+    window = f"in the 365 days to {period.as_of.isoformat()}"
+
+    service = _str(x.get("linked_service"))
+    if service:
+        n = int(service_counts.get(service, 0))
+        implied = _implied(n)
+        label = f"service {service_names.get(service, service)}"
+        repeat = repeats.get(service)
+        hit = False
+        if repeat is not None and rated <= 2:
+            hit = True
+            evidence.append(
+                f"{n} real incidents on {label} {window}, including {repeat[1]} with root cause "
+                f"'{repeat[0]}' within {REPEAT_DAYS} days of each other (repeat incidents; "
+                f"implies likelihood {implied})"
+            )
+        elif implied >= rated + 2:
+            hit = True
+            evidence.append(f"{n} real incidents on {label} {window} (implies likelihood {implied})")
+        if hit:
+            suggested = max(suggested, implied)
+
+    vendor = _str(x.get("linked_vendor"))
+    if vendor:
+        n = int(vendor_counts.get(vendor, 0))
+        implied = _implied(n)
+        if vendor in flagged_vendor_ids and rated <= 2:
+            evidence.append(f"vendor {vendor} is flagged with 3 or more contract violations in the last 30 days")
+            suggested = max(suggested, FLAGGED_VENDOR_LIKELIHOOD)
+            if implied > rated:
+                evidence.append(f"{n} real incidents caused by vendor {vendor} {window} (implies likelihood {implied})")
+                suggested = max(suggested, implied)
+        elif implied >= rated + 2:
+            evidence.append(f"{n} real incidents caused by vendor {vendor} {window} (implies likelihood {implied})")
+            suggested = max(suggested, implied)
+
+    if not evidence:
+        return None
+    impact = int(x["impact"])
+    return Contradiction(
+        risk_id=str(x["risk_id"]),
+        title=str(x["title"]),
+        rated_likelihood=rated,
+        impact=impact,
+        evidence="; ".join(evidence),
+        suggested_likelihood=suggested,
+        suggested_score=suggested * impact,
+        owner=_str(x.get("owner")),
+    )
+
+
+def _headlines(
+    open_risks: int | None = None,
+    high: int | None = None,
+    overdue: int | None = None,
+    contradictions: int | None = None,
+) -> list[Headline]:
+    return [
+        Headline(key="risks.open", label="Open risks", value=open_risks, unit="risks", better="lower"),
+        Headline(key="risks.high", label="High risks (score >= 15)", value=high, unit="risks", better="lower"),
+        Headline(key="risks.mitigations_overdue", label="Mitigations overdue", value=overdue, unit="risks",
+                 better="lower"),
+        Headline(key="risks.contradictions", label="Ratings the evidence contradicts", value=contradictions,
+                 unit="risks", better="lower"),
+    ]  # fmt: skip
+
+
+compute_risks_task = task(name="compute_risks")(compute_risks)

@@ -1,0 +1,466 @@
+"""The SLA compliance section of the weekly audit: compliance against objectives, error budgets and the trend."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import task
+from pydantic import BaseModel, Field
+
+from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
+from opsflow.period import Period
+
+TREND_WEEKS = 12
+BUDGET_DAYS = 30
+RUN_OUT_HORIZON_DAYS = 7
+ALL_CATEGORIES = "all categories"
+EPS = 1e-12
+"""Tolerance for comparing ratios with objectives (19/20 against 0.95)."""
+NO_BUDGET = 1e-12
+"""An allowed error ratio at or below this is an objective of 100%: no error budget at all."""
+
+KEYS = ["category", "service"]
+UNUSABLE = "no met flag and no measured/target value"
+
+
+class Status:
+    """Error-budget status bands, worst first."""
+
+    EXHAUSTED = "exhausted"
+    AT_RISK = "at risk"
+    ATTENTION = "attention"
+    HEALTHY = "healthy"
+    NO_DATA = "no data"
+
+
+class ComplianceRow(BaseModel):
+    """Compliance of one (category, service), one category, or everything, in the week ending as_of."""
+
+    category: str = Field(description="Commitment family, or 'all categories' on the overall line.")
+    service: str | None = Field(None, description="Service or team; empty on category and overall lines.")
+    events: int = Field(description="Events measured in the week with a met flag or a measured value and target.")
+    met: int = Field(description="Of which met.")
+    compliance: OptRatio = Field(None, description="met / events (ratio); empty when there were no events.")
+    objective: OptRatio = Field(
+        None, description="The objective in force: the most frequent objective in the week's rows (ratio)."
+    )
+    meets_objective: bool | None = Field(None, description="compliance >= objective.")
+    previous_events: int = Field(description="Events in the previous week.")
+    previous_compliance: OptRatio = Field(None, description="Compliance in the previous week (ratio).")
+    change: OptRatio = Field(None, description="compliance - previous_compliance (ratio points).")
+
+
+class ErrorBudgetRow(BaseModel):
+    """The error budget of one (category, service) over the 30 days ending as_of."""
+
+    category: str = Field(description="Commitment family.")
+    service: str = Field(description="Service or team.")
+    objective: Ratio = Field(description="The objective in force (ratio).")
+    allowed_error_ratio: Ratio = Field(description="1 - objective.")
+    events_30d: int = Field(description="Usable events in the 30 days ending as_of.")
+    failed_30d: int = Field(description="Of which not met.")
+    error_ratio_30d: OptRatio = Field(None, description="failed_30d / events_30d.")
+    budget_consumed: OptRatio = Field(None, description="error_ratio_30d / allowed_error_ratio.")
+    budget_remaining: OptRatio = Field(None, description="1 - budget_consumed; below 0 when overspent.")
+    events_7d: int = Field(description="Usable events in the week.")
+    error_ratio_7d: OptRatio = Field(None, description="Failed / events in the week.")
+    burn_rate: float | None = Field(None, description="error_ratio_7d / allowed_error_ratio (1 = on budget).")
+    status: str = Field(description="exhausted, at risk, attention, healthy (or no data).")
+    runs_out_in_days: float | None = Field(None, description="budget_remaining * 30 / burn_rate, from as_of.")
+    runs_out: str = Field(description="The run-out date, 'exhausted', or 'not at this rate'.")
+    at_risk_next_week: bool = Field(description="Exhausted, at risk, or running out within 7 days after as_of.")
+    owner: str | None = Field(None, description="Service owner from the service catalogue, when it lists it.")
+
+
+class TrendRow(BaseModel):
+    """Weekly compliance of one category, one point of the SLA trend chart."""
+
+    week_ending: date = Field(description="Last day of the week (reporting time zone).")
+    category: str = Field(description="Commitment family.")
+    events: int = Field(description="Usable events in the week.")
+    met: int = Field(description="Of which met.")
+    compliance: OptRatio = Field(None, description="met / events (ratio).")
+
+
+class SlaSection(Section):
+    """The SLA compliance section of the weekly audit."""
+
+    name: str = "sla"
+    title: str = "SLA compliance"
+    by_service: list[ComplianceRow] = Field(
+        default_factory=list, description="Compliance per category and service, week, vs the week before."
+    )
+    by_category: list[ComplianceRow] = Field(
+        default_factory=list, description="Compliance per category (all services) and overall, week."
+    )
+    error_budgets: list[ErrorBudgetRow] = Field(
+        default_factory=list, description="30-day error budget and 7-day burn rate per category and service."
+    )
+    trend: list[TrendRow] = Field(default_factory=list, description="Weekly compliance per category, 12 weeks.")
+
+
+DEFINITIONS: dict[str, str] = {
+    "met": (
+        "An event is met when its met flag says so; when the flag is empty, when measured_value <= target_value. "
+        "Events with neither are left out of every SLA figure."
+    ),
+    "point in time": "Events measured at or after the period end are ignored.",
+    "compliance": "Met events / usable events measured in the week [start, end).",
+    "objective in force": (
+        "The most frequent objective among the rows in the week (ties: the strictest); when the week has no rows, "
+        "the most frequent in the 30 days, then in the 12 weeks."
+    ),
+    "meets objective": "compliance >= objective in force.",
+    "change": "This week's compliance minus the previous week's, in ratio points.",
+    "sla.week.compliance": "Met events / usable events in the week, over every category and service.",
+    "sla.<category>.compliance": "Met events / usable events in the week, over every service of the category.",
+    "error budget": (
+        "Per (category, service) over the 30 days ending as_of: allowed error ratio a = 1 - objective; "
+        "consumed = (failed / events over 30 days) / a; remaining = 1 - consumed (below 0 when overspent). "
+        "With an objective of 100% (a = 0) any failure exhausts the budget."
+    ),
+    "burn rate": "Error ratio of the week / a; 1 spends the budget exactly over 30 days.",
+    "budget status": (
+        "exhausted: remaining <= 0; at risk: remaining < 0.25 or burn rate >= 2; attention: remaining < 0.5 or "
+        "burn rate > 1; healthy otherwise."
+    ),
+    "runs out": (
+        "At the week's burn rate the remaining budget lasts remaining * 30 / burn rate days from as_of "
+        "(date = as_of + that many days, rounded up); 'exhausted' when nothing remains, 'not at this rate' when the "
+        "burn rate is 0."
+    ),
+    "sla.error_budget.at_risk": (
+        "(category, service) pairs whose budget is exhausted or at risk, or runs out within 7 days after as_of."
+    ),
+}
+
+
+def _slug(category: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", category.lower()).strip("_") or "unnamed"
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    result = float(value)
+    return None if math.isnan(result) else result
+
+
+def _owners(services: pd.DataFrame | None) -> dict[str, str]:
+    if services is None or services.empty or not {"service_id", "owner"} <= set(services.columns):
+        return {}
+    owners = services.dropna(subset=["owner"])
+    return dict(zip(owners["service_id"].astype(str), owners["owner"].astype(str), strict=True))
+
+
+def _objective_in_force(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """The most frequent objective per key (ties: the strictest)."""
+    counts = frame.groupby([*keys, "objective"], observed=True).size().rename("n").reset_index()
+    counts = counts.sort_values(["n", "objective"], ascending=False).drop_duplicates(keys)
+    return counts.set_index(keys)["objective"]
+
+
+def _compliance(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Events and met in the current week and in the previous one, per key."""
+    current = frame[frame["weeks_ago"] == 0].groupby(keys)["ok"]
+    previous = frame[frame["weeks_ago"] == 1].groupby(keys)["ok"]
+    counts = {
+        "events": current.size(),
+        "met": current.sum(),
+        "previous_events": previous.size(),
+        "previous_met": previous.sum(),
+    }
+    return pd.DataFrame(counts).fillna(0).astype(int)
+
+
+def _compliance_rows(
+    index: pd.Index, counts: pd.DataFrame, objectives: pd.Series | None, keys: list[str]
+) -> list[ComplianceRow]:
+    counts = counts.reindex(index, fill_value=0)
+    rows = []
+    for key, r in zip(index, counts.to_dict("records"), strict=True):
+        names = key if isinstance(key, tuple) else (key,)
+        label = dict(zip(keys, names, strict=True))
+        compliance = _ratio(r["met"], r["events"])
+        previous = _ratio(r["previous_met"], r["previous_events"])
+        objective = _num(objectives.get(key)) if objectives is not None else None
+        rows.append(
+            ComplianceRow(
+                category=str(label.get("category", ALL_CATEGORIES)),
+                service=str(label["service"]) if "service" in label else None,
+                events=int(r["events"]),
+                met=int(r["met"]),
+                compliance=compliance,
+                objective=objective,
+                meets_objective=None if compliance is None or objective is None else compliance >= objective - EPS,
+                previous_events=int(r["previous_events"]),
+                previous_compliance=previous,
+                change=None if compliance is None or previous is None else compliance - previous,
+            )
+        )
+    return rows
+
+
+def _budget_row(
+    category: str, service: str, objective: float, r: Mapping[Any, Any], period: Period, owner: str | None
+) -> ErrorBudgetRow:
+    """One (category, service) error budget, with the status bands and the run-out date."""
+    # Rounded so that 1 - 0.95 is 0.05 and a burn rate of exactly 2 is not 1.9999999999999982.
+    allowed = round(max(1.0 - objective, 0.0), 12)
+    events30, failed30 = int(r["events_30d"]), int(r["failed_30d"])
+    events7, failed7 = int(r["events_7d"]), int(r["failed_7d"])
+    e30, e7 = _ratio(failed30, events30), _ratio(failed7, events7)
+    consumed = remaining = burn = days = None
+    if events30 == 0:
+        status = Status.NO_DATA
+    elif allowed <= NO_BUDGET:
+        # An objective of 100% leaves no budget: any failure exhausts it, and ratios to it are undefined.
+        status = Status.EXHAUSTED if failed30 else Status.HEALTHY
+        if not failed30:
+            consumed, remaining = 0.0, 1.0
+            burn = 0.0 if events7 else None
+    else:
+        consumed = round((e30 or 0.0) / allowed, 9)
+        remaining = round(1.0 - consumed, 9)
+        burn = round(e7 / allowed, 9) if e7 is not None else None
+        if remaining <= 0:
+            status = Status.EXHAUSTED
+        elif remaining < 0.25 or (burn is not None and burn >= 2):
+            status = Status.AT_RISK
+        elif remaining < 0.5 or (burn is not None and burn > 1):
+            status = Status.ATTENTION
+        else:
+            status = Status.HEALTHY
+        if remaining > 0 and burn:
+            days = remaining * BUDGET_DAYS / burn
+    if status == Status.EXHAUSTED:
+        runs_out = "exhausted"
+    elif days is not None:
+        runs_out = (period.as_of + timedelta(days=math.ceil(days))).isoformat()
+    elif status == Status.NO_DATA:
+        runs_out = "no data"
+    else:
+        runs_out = "not at this rate"
+    at_risk = status in (Status.EXHAUSTED, Status.AT_RISK) or (days is not None and days <= RUN_OUT_HORIZON_DAYS)
+    return ErrorBudgetRow(
+        category=category,
+        service=service,
+        objective=objective,
+        allowed_error_ratio=allowed,
+        events_30d=events30,
+        failed_30d=failed30,
+        error_ratio_30d=e30,
+        budget_consumed=consumed,
+        budget_remaining=remaining,
+        events_7d=events7,
+        error_ratio_7d=e7,
+        burn_rate=burn,
+        status=status,
+        runs_out_in_days=days,
+        runs_out=runs_out,
+        at_risk_next_week=at_risk,
+        owner=owner,
+    )
+
+
+def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.DataFrame | None = None) -> SlaSection:
+    """SLA compliance for the week ending as_of, the 30-day error budgets and the 12-week trend."""
+    if sla_events is None:
+        return SlaSection(available=False, note="The sla_events dataset is not configured.", definitions=DEFINITIONS)
+
+    # Week boundaries in the reporting time zone, oldest first; the last edge is the period end.
+    weeks = [Period(period.as_of - timedelta(days=7 * k), period.tz) for k in range(TREND_WEEKS - 1, -1, -1)]
+    edges = pd.DatetimeIndex([w.start for w in weeks] + [period.end])
+    after_end = int((sla_events["measured_at"] >= period.end).sum())
+    frame = sla_events[(sla_events["measured_at"] >= edges[0]) & (sla_events["measured_at"] < period.end)]
+    frame = frame[["category", "service", "measured_at", "measured_value", "target_value", "met", "objective"]]
+
+    flag = frame["met"]
+    measurable = frame["measured_value"].notna() & frame["target_value"].notna()
+    usable = (flag.notna() | measurable).to_numpy(dtype=bool)
+    derived = (frame["measured_value"] <= frame["target_value"]).to_numpy(dtype=bool, na_value=False)
+    ok = np.where(flag.notna().to_numpy(dtype=bool), flag.to_numpy(dtype=bool, na_value=False), derived)
+    # Edges fall on whole seconds, so they convert losslessly to the data's resolution (s, ms, us or ns).
+    position = edges.as_unit(frame["measured_at"].dt.unit).searchsorted(frame["measured_at"], side="right") - 1
+    frame = frame.assign(
+        ok=ok.astype(int),
+        weeks_ago=TREND_WEEKS - 1 - position,
+        in_30d=frame["measured_at"] >= period.days_back(BUDGET_DAYS),
+        usable=usable,
+    )
+
+    def unusable(mask: pd.Series) -> int:
+        return int((mask & ~frame["usable"]).sum())
+
+    unusable_week, unusable_30d = unusable(frame["weeks_ago"] == 0), unusable(frame["in_30d"])
+    unusable_all = int((~frame["usable"]).sum())
+    all_rows, frame = frame, frame[frame["usable"]]
+    week = frame[frame["weeks_ago"] == 0]
+
+    # Every pair and category seen in the 12 weeks gets a line, even without events this week.
+    pair_index = pd.MultiIndex.from_frame(all_rows[KEYS].drop_duplicates().sort_values(KEYS))
+    category_index = pd.Index(sorted(all_rows["category"].unique()), name="category")
+    pair_objective = (
+        _objective_in_force(all_rows[all_rows["weeks_ago"] == 0], KEYS)
+        .combine_first(_objective_in_force(all_rows[all_rows["in_30d"]], KEYS))
+        .combine_first(_objective_in_force(all_rows, KEYS))
+    )
+    category_objective = (
+        _objective_in_force(all_rows[all_rows["weeks_ago"] == 0], ["category"])
+        .combine_first(_objective_in_force(all_rows[all_rows["in_30d"]], ["category"]))
+        .combine_first(_objective_in_force(all_rows, ["category"]))
+    )
+
+    by_service = _compliance_rows(pair_index, _compliance(frame, KEYS), pair_objective, KEYS)
+    by_category = _compliance_rows(category_index, _compliance(frame, ["category"]), category_objective, ["category"])
+    overall = _compliance(frame.assign(scope=ALL_CATEGORIES), ["scope"])
+    by_category += _compliance_rows(pd.Index([ALL_CATEGORIES], name="scope"), overall, None, ["scope"])
+
+    # Error budgets over 30 days, burn rate over the week.
+    budget_frame = frame[frame["in_30d"]]
+    budget = pd.DataFrame(
+        {
+            "events_30d": budget_frame.groupby(KEYS).size(),
+            "failed_30d": (1 - budget_frame["ok"]).groupby([budget_frame[k] for k in KEYS]).sum(),
+            "events_7d": week.groupby(KEYS).size(),
+            "failed_7d": (1 - week["ok"]).groupby([week[k] for k in KEYS]).sum(),
+        }
+    )
+    budget = budget.reindex(pair_index).fillna(0)
+    owners = _owners(services)
+    error_budgets = [
+        _budget_row(str(cat), str(svc), objective, r, period, owners.get(str(svc)))
+        for (cat, svc), r in zip(budget.index, budget.to_dict("records"), strict=True)
+        if (objective := _num(pair_objective.get((cat, svc)))) is not None
+    ]
+    error_budgets = [b for b in error_budgets if b.status != Status.NO_DATA]
+
+    # 12-week trend per category.
+    trend_counts = frame.groupby(["category", "weeks_ago"])["ok"].agg(["size", "sum"])
+    trend: list[TrendRow] = []
+    for category in category_index:
+        for weeks_ago in range(TREND_WEEKS - 1, -1, -1):
+            key = (category, weeks_ago)
+            events = int(trend_counts["size"].get(key, 0))
+            met = int(trend_counts["sum"].get(key, 0))
+            trend.append(
+                TrendRow(
+                    week_ending=period.as_of - timedelta(days=7 * weeks_ago),
+                    category=str(category),
+                    events=events,
+                    met=met,
+                    compliance=_ratio(met, events),
+                )
+            )
+
+    at_risk = [b for b in error_budgets if b.at_risk_next_week]
+    actions = [_breach_action(b) for b in at_risk]
+    headlines = [
+        Headline(
+            key="sla.week.compliance",
+            label="SLA compliance, all categories",
+            value=by_category[-1].compliance,
+            unit="ratio",
+            better="higher",
+        ),
+        *[
+            Headline(
+                key=f"sla.{_slug(row.category)}.compliance",
+                label=f"SLA compliance, {row.category}",
+                value=row.compliance,
+                unit="ratio",
+                better="higher",
+            )
+            for row in by_category[:-1]
+        ],
+        Headline(
+            key="sla.error_budget.at_risk",
+            label="Services at risk of an SLA breach",
+            value=len(at_risk),
+            better="lower",
+        ),
+    ]
+    basis = [
+        Basis(
+            metric="sla.week.compliance",
+            rows_used=len(week),
+            rows_excluded=unusable_week,
+            reasons={UNUSABLE: unusable_week} if unusable_week else {},
+        ),
+        Basis(
+            metric="sla.error_budget",
+            rows_used=len(budget_frame),
+            rows_excluded=unusable_30d,
+            reasons={UNUSABLE: unusable_30d} if unusable_30d else {},
+        ),
+        Basis(
+            metric="sla.trend",
+            rows_used=len(frame),
+            rows_excluded=unusable_all,
+            reasons={UNUSABLE: unusable_all} if unusable_all else {},
+        ),
+    ]
+    if after_end:
+        basis.append(
+            Basis(
+                metric="sla (all figures)",
+                rows_used=len(all_rows),
+                rows_excluded=after_end,
+                reasons={"measured at or after period end": after_end},
+            )
+        )
+    silent = [row.category for row in by_category[:-1] if row.events == 0]
+    notes = []
+    if all_rows.empty:
+        notes.append("No SLA events in the 12 weeks ending as_of.")
+    elif week.empty:
+        notes.append("No SLA events were measured this week.")
+    elif silent:
+        notes.append(f"No events this week for: {', '.join(silent)}.")
+    return SlaSection(
+        headlines=headlines,
+        actions=actions,
+        basis=basis,
+        definitions=DEFINITIONS,
+        note=" ".join(notes) or None,
+        by_service=by_service,
+        by_category=by_category,
+        error_budgets=error_budgets,
+        trend=trend,
+    )
+
+
+def _breach_action(b: ErrorBudgetRow) -> Action:
+    if b.status == Status.EXHAUSTED:
+        state = "error budget exhausted"
+        if b.budget_consumed is not None:
+            state += f" ({b.budget_consumed:.0%} of it used in 30 days)"
+    else:
+        state = f"{b.budget_remaining:.0%} of the error budget left" if b.budget_remaining is not None else "budget low"
+    burn = f", burning at {b.burn_rate:.1f}x" if b.burn_rate is not None else ""
+    runs_out = f", runs out {b.runs_out}" if b.runs_out_in_days is not None else ""
+    return Action(
+        text=(
+            f"SLA breach imminent on {b.category} / {b.service}: {state}{burn}{runs_out} "
+            f"(objective {b.objective:.2%}, 30-day error ratio {b.error_ratio_30d or 0:.2%})."
+        ),
+        urgency=Urgency.URGENT,
+        owner=b.owner,
+        source=f"sla {b.category}/{b.service}",
+        section="sla",
+        due=date.fromisoformat(b.runs_out) if b.runs_out_in_days is not None else None,
+        kind="sla_breach_imminent",
+    )
+
+
+compute_sla_task = task(name="compute_sla")(compute_sla)
