@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 ColumnType = Literal["string", "integer", "number", "boolean", "datetime", "date", "list"]
 
 DATASETS: tuple[str, ...] = (
-    "services",
     "vendors",
+    "services",
     "incidents",
     "sla_events",
     "vendor_deliveries",

@@ -19,9 +19,15 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_webhook_url: SecretStr | None = Field(None, validation_alias="SLACK_WEBHOOK_URL")
     slack_api_url: str | None = Field(None, validation_alias="OPSFLOW_SLACK_API_URL")
+    slack_token_block: str | None = Field(
+        None, validation_alias="OPSFLOW_SLACK_TOKEN_BLOCK", description="Prefect Secret block holding the bot token."
+    )
+    slack_webhook_block: str | None = Field(
+        None, validation_alias="OPSFLOW_SLACK_WEBHOOK_BLOCK", description="Prefect Secret block holding the webhook URL."
+    )
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
-    claude_model: str = Field("claude-haiku-4-5", validation_alias=AliasChoices("OPSFLOW_CLAUDE_MODEL"))
+    claude_model: str = Field("claude-haiku-5-5", validation_alias=AliasChoices("OPSFLOW_CLAUDE_MODEL"))
     claude_timeout_seconds: float = Field(30.0, validation_alias="OPSFLOW_CLAUDE_TIMEOUT")
     report_base_url: str | None = Field(
         None, validation_alias="OPSFLOW_REPORT_BASE_URL", description="Where reports are published, for links."

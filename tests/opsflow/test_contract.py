@@ -1,0 +1,36 @@
+"""The data contract is complete (every column described) and ordered so references resolve."""
+
+from __future__ import annotations
+
+from opsflow.contract import DATASETS, load_contracts
+
+
+def test_every_dataset_and_column_is_described() -> None:
+    contracts = load_contracts()
+    assert list(contracts) == list(DATASETS)
+    for name, c in contracts.items():
+        assert c.description.strip(), name
+        for col in c.columns.values():
+            assert col.description.strip(), f"{name}.{col.name} has no description"
+        for key in c.primary_key:
+            assert key in c.columns, f"{name}: primary key {key} is not a column"
+
+
+def test_references_point_to_earlier_datasets_or_self() -> None:
+    contracts = load_contracts()
+    seen: set[str] = set()
+    for name in DATASETS:
+        for col in contracts[name].columns.values():
+            if col.reference is None:
+                continue
+            target, column = col.reference
+            assert target == name or target in seen, f"{name}.{col.name} references {target}, validated later"
+            assert column in contracts[target].columns
+        seen.add(name)
+
+
+def test_column_pair_checks_name_existing_columns() -> None:
+    for name, c in load_contracts().items():
+        for col in c.columns.values():
+            for other in (col.not_before, col.not_below, col.not_above):
+                assert other is None or other in c.columns, f"{name}.{col.name} compares with unknown {other}"
