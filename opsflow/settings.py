@@ -23,7 +23,7 @@ class Settings(BaseSettings):
         None, validation_alias="OPSFLOW_SLACK_TOKEN_BLOCK", description="Prefect Secret block holding the bot token."
     )
     slack_webhook_block: str | None = Field(
-        None, validation_alias="OPSFLOW_SLACK_WEBHOOK_BLOCK", description="Prefect Secret block holding the webhook URL."
+        None, validation_alias="OPSFLOW_SLACK_WEBHOOK_BLOCK", description="Prefect Secret block with the webhook URL."
     )
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
