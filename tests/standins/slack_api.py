@@ -95,6 +95,7 @@ class SlackStandIn:
 
     token: str = TOKEN
     channels: dict[str, str] = field(default_factory=lambda: dict(CHANNELS))
+    member_of: set[str] = field(default_factory=lambda: set(MEMBER_OF))
     requests: list[Recorded] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
@@ -231,7 +232,7 @@ class SlackStandIn:
             channel_id = self._channel_id(body.get("channel"))
             if channel_id is None:
                 return 200, {}, {"ok": False, "error": "channel_not_found"}
-            if channel_id not in MEMBER_OF:
+            if channel_id not in self.member_of:
                 return 200, {}, {"ok": False, "error": "not_in_channel"}
             if not body.get("text") and not body.get("blocks"):
                 return 200, {}, {"ok": False, "error": "no_text"}

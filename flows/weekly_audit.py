@@ -1,0 +1,161 @@
+"""The weekly operational audit: the main job, what an operations leader reads on Monday morning."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect import flow
+from prefect.states import Failed, State
+from pydantic import BaseModel, Field
+
+from flows.data_check import QUARANTINE_DIR, DataNotUsableError, unusable_reasons
+from opsflow.config import load_config
+from opsflow.settings import get_settings
+from tasks.alerts import alert_on_failure
+from tasks.audit import (
+    StageTimer,
+    audit_period,
+    focus_actions,
+    history_for,
+    load_previous_audit_task,
+    save_audit_task,
+    slack_headlines,
+    write_summary_task,
+)
+from tasks.audit_report import (
+    FLOW,
+    AuditReport,
+    build_charts_task,
+    publish_audit_artifacts_task,
+    report_dir,
+    summary_markdown,
+    write_audit_report_task,
+)
+from tasks.claude import UsageLog, narrator_from_settings
+from tasks.ingest import load_workspace_task
+from tasks.metrics.focus import build_focus_task
+from tasks.metrics.incidents import compute_incidents_task
+from tasks.metrics.kpis import compute_kpis_task
+from tasks.metrics.processes import compute_processes_task
+from tasks.metrics.projects import compute_projects_task
+from tasks.metrics.risks import compute_risks_task
+from tasks.metrics.sla import compute_sla_task
+from tasks.metrics.vendors import compute_vendors_task
+from tasks.present import attach_previous
+from tasks.quality_report import quality_rows
+from tasks.slack import publish_to_slack
+from tasks.validate import validate_workspace_task
+from tasks.workspace import ensure_workspace
+
+
+class WeeklyAuditParams(BaseModel):
+    """Which week to audit, from which workspace, and whether to post: the Prefect UI renders this as the run form."""
+
+    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
+    as_of: date | None = Field(
+        None,
+        description="Last day of the week to audit (usually a Sunday). Empty: the last complete Monday-Sunday week.",
+    )
+    post_to_slack: bool = Field(
+        True,
+        description="Post the summary to Slack when a token or webhook is configured (the report is always saved).",
+    )
+
+
+DEFAULT_PARAMS = WeeklyAuditParams()
+
+
+class WeeklyAuditResult(BaseModel):
+    """Where the audit's outputs are and how long each stage took."""
+
+    as_of: date
+    report_html: Path
+    report_markdown: Path
+    summary_source: str = Field(description="'claude' or 'template'.")
+    delivered: list[str] = Field(default_factory=list, description="One line per Slack channel.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+
+
+@flow(name="weekly-audit", on_failure=[alert_on_failure])
+def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResult | State:
+    """The week's incidents, SLAs, vendors, projects, risks, KPIs and processes, compared with last week."""
+    timer = StageTimer()
+    workspace = ensure_workspace(params.workspace)
+    config = load_config(workspace)
+    period = audit_period(params.as_of, config.timezone)
+
+    with timer("load"):
+        loaded, load_errors = load_workspace_task(workspace, config)
+    with timer("validate"):
+        data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR)
+    if reasons := unusable_reasons(data, load_errors):
+        message = "weekly audit stopped, data not usable: " + "; ".join(reasons)
+        return Failed(message=message, data=DataNotUsableError(message))
+
+    with timer("compute"):
+        incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
+        sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+        vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
+        projects = compute_projects_task(data.frame("projects"), data.frame("project_tasks"), period)
+        risks = compute_risks_task(
+            data.frame("risks"),
+            data.frame("incidents"),
+            data.frame("services"),
+            period,
+            set(vendors.flagged_vendor_ids),
+        )
+        kpis = compute_kpis_task(data.frame("kpis"), data.frame("kpi_observations"), period)
+        processes = compute_processes_task(data.frame("process_events"), period)
+        sections = [incidents, sla, vendors, projects, risks, kpis, processes]
+        focus = build_focus_task(sections, period)
+
+    with timer("render"):
+        history = history_for(workspace, config)
+        attach_previous(sections, load_previous_audit_task(history, period.as_of))
+        usage = UsageLog()
+        summary = write_summary_task(sections, focus, period, narrator_from_settings(get_settings()), usage)
+        report = AuditReport(
+            company=config.company,
+            as_of=period.as_of,
+            week_start=period.week_start,
+            month_start=period.month_start,
+            timezone=period.tz,
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            summary=summary,
+            focus=focus,
+            sections=sections,
+            quality_rows=quality_rows(data, load_errors),
+            load_errors=load_errors,
+            usage=usage.footer() if usage.calls else None,
+            timings=timer.seconds,
+        )
+        paths = write_audit_report_task(report, report_dir(workspace, period.as_of), build_charts_task(sections))
+        save_audit_task(history, report)
+        publish_audit_artifacts_task(report, paths)
+
+    delivered: list[str] = []
+    if params.post_to_slack:
+        with timer("deliver"):
+            results = publish_to_slack(
+                FLOW,
+                report.title,
+                period.key,
+                slack_headlines(sections),
+                focus_actions(focus),
+                paths["html"],
+                summary_markdown(report),
+                history,
+                config=config.slack,
+                files=[p for k, p in paths.items() if k.startswith("chart:")],
+            )
+            delivered = [f"{r.channel}: {r.status}" for r in results]
+    history.close()
+    return WeeklyAuditResult(
+        as_of=period.as_of,
+        report_html=paths["html"],
+        report_markdown=paths["markdown"],
+        summary_source=summary.source,
+        delivered=delivered,
+        timings=timer.seconds,
+    )

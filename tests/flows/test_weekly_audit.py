@@ -1,0 +1,98 @@
+"""The weekly audit end to end on the sample company: report files, history, trends, Slack exactly once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.weekly_audit import WeeklyAuditParams, WeeklyAuditResult, weekly_audit
+from opsflow.history import open_history
+from opsflow.settings import get_settings
+from tests.conftest import SAMPLE_END
+from tests.standins.slack_api import TOKEN, SlackStandIn
+
+SECTIONS = ["Incidents", "SLA compliance", "Vendors", "Projects", "Risks", "KPIs", "Processes"]
+
+
+@pytest.fixture
+def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_workspace, ws)
+    yield ws
+    get_settings.cache_clear()
+
+
+def _run(ws: Path, **kwargs: object) -> WeeklyAuditResult:
+    result = weekly_audit(WeeklyAuditParams(workspace=ws, as_of=SAMPLE_END, **kwargs))  # type: ignore[arg-type]
+    assert isinstance(result, WeeklyAuditResult), result
+    return result
+
+
+def test_audit_writes_every_section_and_saves_history(workspace: Path) -> None:
+    result = _run(workspace)
+    out = workspace / "reports" / "weekly-audit" / SAMPLE_END.isoformat()
+    assert result.report_html == out / "report.html"
+    html = result.report_html.read_text(encoding="utf-8")
+    markdown = result.report_markdown.read_text(encoding="utf-8")
+    for title in SECTIONS:
+        assert f">{title}</h2>" in html
+        assert f"## {title}\n" in markdown
+    for part in ("Executive summary", "Focus for the week", "Data quality", "Appendix: definitions"):
+        assert part in html and part in markdown
+    # Charts are inline in the HTML (self-contained) and separate PNG files for Markdown and Slack.
+    assert html.count("data:image/png;base64,") >= 4
+    assert len(list((out / "charts").glob("*.png"))) >= 4
+    assert "| --- |" in markdown and "\\| --- \\|" not in markdown, "Markdown tables must not be escaped"
+    # No Slack configured: the payload is saved next to the report instead.
+    payload = json.loads((out / "slack-payload.json").read_text(encoding="utf-8"))
+    assert payload, "the exact payload is saved"
+    assert result.summary_source == "template"
+    assert set(result.timings) >= {"load", "validate", "compute", "render"}
+    store = open_history(workspace)
+    [run] = store.list_runs("weekly-audit")
+    store.close()
+    assert run.as_of == SAMPLE_END and run.headlines["incidents.week.total"] is not None
+
+
+def test_rerun_replaces_and_trends_compare_with_previous_week(workspace: Path) -> None:
+    previous = SAMPLE_END - timedelta(days=7)
+    weekly_audit(WeeklyAuditParams(workspace=workspace, as_of=previous, post_to_slack=False))
+    _run(workspace, post_to_slack=False)
+    _run(workspace, post_to_slack=False)
+    store = open_history(workspace)
+    runs = store.list_runs("weekly-audit")
+    store.close()
+    assert [r.as_of for r in runs] == [previous, SAMPLE_END], "a re-run replaces its week, never duplicates it"
+    report = json.loads(
+        (workspace / "reports" / "weekly-audit" / SAMPLE_END.isoformat() / "report.json").read_text(encoding="utf-8")
+    )
+    incidents = next(s for s in report["sections"] if s["name"] == "incidents")
+    total = next(h for h in incidents["headlines"] if h["key"] == "incidents.week.total")
+    assert total["previous"] == runs[0].headlines["incidents.week.total"]
+
+
+@pytest.mark.slow
+def test_posts_once_per_week_through_the_slack_api(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SlackStandIn(channels={"#ops-weekly": "C0WEEK"}, member_of={"C0WEEK"}) as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("OPSFLOW_SLACK_API_URL", slack.api_url)
+        get_settings.cache_clear()
+        first = _run(workspace)
+        second = _run(workspace)
+        assert len(slack.posts()) == 2, "one main message and one thread reply"
+        assert first.delivered == ["#ops-weekly: sent"]
+        assert second.delivered == ["#ops-weekly: already delivered"]
+        header = (
+            json.loads(slack.posts()[0]["blocks"])[0]
+            if isinstance(slack.posts()[0]["blocks"], str)
+            else (slack.posts()[0]["blocks"][0])
+        )
+        assert "Weekly operational audit" in header["text"]["text"]
