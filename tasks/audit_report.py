@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.findings import Section
@@ -192,8 +193,8 @@ def period_fields(period: Period) -> dict[str, Any]:
     }
 
 
-build_charts_task = task(name="draw_charts")(build_charts)
-write_audit_report_task = task(name="write_report")(write_audit_report)
-publish_audit_artifacts_task = task(name="publish_artifacts", retries=3, retry_delay_seconds=[2, 5, 15])(
-    publish_audit_artifacts
-)
+build_charts_task = task(name="draw_charts", cache_policy=NO_CACHE)(build_charts)
+write_audit_report_task = task(name="write_report", cache_policy=NO_CACHE)(write_audit_report)
+publish_audit_artifacts_task = task(
+    name="publish_artifacts", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
+)(publish_audit_artifacts)

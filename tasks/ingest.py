@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as prefect_task_run
 
 from opsflow.config import CollapseSpec, SourceSpec, WorkspaceConfig
@@ -992,10 +993,15 @@ def should_retry(failed: dict[str, DataSourceError], run_count: int, retries: in
 
 
 load_dataset_task = task(
-    name="load_dataset", retries=LOAD_RETRIES, retry_delay_seconds=LOAD_RETRY_DELAYS, retry_condition_fn=is_transient
+    name="load_dataset",
+    cache_policy=NO_CACHE,
+    retries=LOAD_RETRIES,
+    retry_delay_seconds=LOAD_RETRY_DELAYS,
+    retry_condition_fn=is_transient,
 )(load_dataset)
 load_workspace_task = task(
     name="load_workspace",
+    cache_policy=NO_CACHE,
     retries=LOAD_RETRIES,
     retry_delay_seconds=LOAD_RETRY_DELAYS,
     retry_condition_fn=is_transient,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Headline, Section, Urgency
@@ -198,4 +199,4 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
     )
 
 
-build_focus_task = task(name="build_focus")(build_focus)
+build_focus_task = task(name="build_focus", cache_policy=NO_CACHE)(build_focus)

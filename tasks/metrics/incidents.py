@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
@@ -736,4 +737,4 @@ def _actions(
     return actions
 
 
-compute_incidents_task = task(name="compute_incidents")(compute_incidents)
+compute_incidents_task = task(name="compute_incidents", cache_policy=NO_CACHE)(compute_incidents)

@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
@@ -351,4 +352,4 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
     )
 
 
-compute_kpis_task = task(name="compute_kpis")(compute_kpis)
+compute_kpis_task = task(name="compute_kpis", cache_policy=NO_CACHE)(compute_kpis)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
@@ -368,4 +369,4 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     )
 
 
-compute_processes_task = task(name="compute_processes")(compute_processes)
+compute_processes_task = task(name="compute_processes", cache_policy=NO_CACHE)(compute_processes)

@@ -11,6 +11,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
@@ -493,4 +494,4 @@ def _headlines(health: dict[str, int], spi: float | None, cpi: float | None) -> 
     ]  # fmt: skip
 
 
-compute_projects_task = task(name="compute_projects")(compute_projects)
+compute_projects_task = task(name="compute_projects", cache_policy=NO_CACHE)(compute_projects)

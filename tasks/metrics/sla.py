@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
@@ -463,4 +464,4 @@ def _breach_action(b: ErrorBudgetRow) -> Action:
     )
 
 
-compute_sla_task = task(name="compute_sla")(compute_sla)
+compute_sla_task = task(name="compute_sla", cache_policy=NO_CACHE)(compute_sla)
