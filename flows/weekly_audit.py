@@ -6,15 +6,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow
-from prefect.states import Failed, State
+from prefect.states import State
 from pydantic import BaseModel, Field
 
-from flows.data_check import QUARANTINE_DIR, DataNotUsableError, unusable_reasons
-from opsflow.config import load_config
 from opsflow.settings import get_settings
+from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
 from tasks.audit import (
-    StageTimer,
+    FLOW,
     audit_period,
     focus_actions,
     history_for,
@@ -23,17 +22,8 @@ from tasks.audit import (
     slack_headlines,
     write_summary_task,
 )
-from tasks.audit_report import (
-    FLOW,
-    AuditReport,
-    build_charts_task,
-    publish_audit_artifacts_task,
-    report_dir,
-    summary_markdown,
-    write_audit_report_task,
-)
+from tasks.audit_charts import SECTION_CHARTS, build_audit_charts_task
 from tasks.claude import UsageLog, narrator_from_settings
-from tasks.ingest import load_workspace_task
 from tasks.metrics.focus import build_focus_task
 from tasks.metrics.incidents import compute_incidents_task
 from tasks.metrics.kpis import compute_kpis_task
@@ -42,11 +32,19 @@ from tasks.metrics.projects import compute_projects_task
 from tasks.metrics.risks import compute_risks_task
 from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
+from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
 from tasks.quality_report import quality_rows
+from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
 from tasks.slack import publish_to_slack
-from tasks.validate import validate_workspace_task
-from tasks.workspace import ensure_workspace
+
+ARTIFACT_TABLES = [
+    ("vendors", "scorecard"),
+    ("sla", "by_category"),
+    ("projects", "projects"),
+    ("risks", "top_risks"),
+    ("kpis", "perspectives"),
+]
 
 
 class WeeklyAuditParams(BaseModel):
@@ -59,7 +57,7 @@ class WeeklyAuditParams(BaseModel):
     )
     post_to_slack: bool = Field(
         True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is always saved).",
+        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
     )
 
 
@@ -81,29 +79,20 @@ class WeeklyAuditResult(BaseModel):
 def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResult | State:
     """The week's incidents, SLAs, vendors, projects, risks, KPIs and processes, compared with last week."""
     timer = StageTimer()
-    workspace = ensure_workspace(params.workspace)
-    config = load_config(workspace)
+    prepared = load_workspace_data(params.workspace, timer)
+    if prepared.reasons:
+        return not_usable(FLOW, prepared)
+    workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = audit_period(params.as_of, config.timezone)
-
-    with timer("load"):
-        loaded, load_errors = load_workspace_task(workspace, config)
-    with timer("validate"):
-        data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR)
-    if reasons := unusable_reasons(data, load_errors):
-        message = "weekly audit stopped, data not usable: " + "; ".join(reasons)
-        return Failed(message=message, data=DataNotUsableError(message))
 
     with timer("compute"):
         incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
         sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
         vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
         projects = compute_projects_task(data.frame("projects"), data.frame("project_tasks"), period)
+        flagged = set(vendors.flagged_vendor_ids)
         risks = compute_risks_task(
-            data.frame("risks"),
-            data.frame("incidents"),
-            data.frame("services"),
-            period,
-            set(vendors.flagged_vendor_ids),
+            data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
         )
         kpis = compute_kpis_task(data.frame("kpis"), data.frame("kpi_observations"), period)
         processes = compute_processes_task(data.frame("process_events"), period)
@@ -115,24 +104,26 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         attach_previous(sections, load_previous_audit_task(history, period.as_of))
         usage = UsageLog()
         summary = write_summary_task(sections, focus, period, narrator_from_settings(get_settings()), usage)
-        report = AuditReport(
+        report = FlowReport(
+            flow=FLOW,
+            title=f"Weekly operational audit: week ending {period.as_of:%d %B %Y}",
             company=config.company,
-            as_of=period.as_of,
-            week_start=period.week_start,
-            month_start=period.month_start,
-            timezone=period.tz,
+            period_key=period.key,
+            subtitle=f"{config.company} · {period.week_start:%d %b} to {period.as_of:%d %b %Y} ({period.tz})",
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             sections=sections,
-            quality_rows=quality_rows(data, load_errors),
-            load_errors=load_errors,
+            quality_rows=quality_rows(data, prepared.load_errors),
+            load_errors=prepared.load_errors,
             usage=usage.footer() if usage.calls else None,
             timings=timer.seconds,
+            section_charts=SECTION_CHARTS,
         )
-        paths = write_audit_report_task(report, report_dir(workspace, period.as_of), build_charts_task(sections))
-        save_audit_task(history, report)
-        publish_audit_artifacts_task(report, paths)
+        charts = build_audit_charts_task(sections)
+        paths = write_report_task(report, report_dir(workspace, FLOW, period.key), charts)
+        save_audit_task(history, report, period.as_of)
+        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

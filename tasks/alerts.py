@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
+
+from prefect.flows import FlowStateHook
 
 from opsflow.config import ConfigError, SlackConfig, load_config
 from opsflow.settings import Settings, get_settings
@@ -91,9 +92,7 @@ def _slack_config(settings: Settings) -> SlackConfig:
         return SlackConfig()
 
 
-def make_alert_hook(
-    settings: Settings | None = None, config: SlackConfig | None = None
-) -> Callable[[Any, Any, Any], None]:
+def make_alert_hook(settings: Settings | None = None, config: SlackConfig | None = None) -> FlowStateHook[..., Any]:
     """A Prefect `on_failure` hook posting to `slack.alerts_channel` (else the default channel) through the same
     sender choice as reports. It never raises: a broken alert must not hide the failure it reports."""
 

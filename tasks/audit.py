@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,10 +14,10 @@ from opsflow.findings import Action, Headline, Section
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
 from opsflow.settings import get_settings
-from tasks.audit_report import FLOW, AuditReport
 from tasks.claude import Narrative, Narrator, UsageLog, narrate
 from tasks.metrics.focus import FocusSection
 from tasks.present import headline_values
+from tasks.report import FlowReport
 from tasks.summary import summary_figures, template_summary
 
 SLACK_HEADLINES = (
@@ -36,6 +33,8 @@ SLACK_HEADLINES = (
     "kpis.okr_score.mean",
 )
 """The ten figures the Slack post shows (Block Kit allows ten fields in a section)."""
+
+FLOW = "weekly-audit"
 
 
 def audit_period(as_of: date | None, timezone: str, today: date | None = None) -> Period:
@@ -56,10 +55,10 @@ def load_previous_audit(history: HistoryStore, as_of: date) -> StoredRun | None:
     return history.previous_run(FLOW, as_of)
 
 
-def save_audit(history: HistoryStore, report: AuditReport) -> None:
+def save_audit(history: HistoryStore, report: FlowReport, as_of: date) -> None:
     """Store the audit's figures and sections; re-running the same week replaces the earlier run."""
     headlines = headline_values(report.sections)
-    history.save_run(FLOW, report.as_of.isoformat(), report.as_of, headlines, report.model_dump(mode="json"))
+    history.save_run(FLOW, report.period_key, as_of, headlines, report.model_dump(mode="json"))
 
 
 def write_summary(
@@ -89,21 +88,6 @@ def focus_actions(focus: FocusSection) -> list[Action]:
         Action(text=i.text, urgency=i.urgency, owner=i.owner, source=i.source, section=i.section, due=i.due)
         for i in [*focus.urgent, *focus.important]
     ]
-
-
-class StageTimer:
-    """Wall time per stage of a run (load, validate, compute, render, deliver), for the footer and the benchmark."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
 load_previous_audit_task = task(

@@ -18,6 +18,9 @@ EVIDENCE_DAYS = 365
 REPEAT_DAYS = 30
 LIKELIHOOD = {1: "rare", 2: "unlikely", 3: "possible", 4: "likely", 5: "almost certain"}
 FLAGGED_VENDOR_LIKELIHOOD = 3
+# A register risk describes a major event (an outage, a breach, a supplier failure): only major incidents are evidence
+# of how often it happens. Hundreds of minor tickets say nothing about it.
+MAJOR_SEVERITIES = ("SEV1", "SEV2")
 
 
 class RiskRow(BaseModel):
@@ -88,27 +91,32 @@ DEFINITIONS = {
     "heat map": "Number of open risks per (likelihood, impact) cell.",
     "top risks": "Open risks by score, ties broken by impact, then likelihood (both higher first), then risk id.",
     "mitigation overdue": "Open risk with mitigation_due before as_of; urgent when its score is >= 15.",
-    "real incidents in 365 days": (
-        "Incidents of kind real opened in the 365 days ending as_of (opened before the end of as_of in the "
-        "reporting time zone); drills and maintenance never count."
+    "major incidents in 365 days": (
+        "Incidents of kind real and severity SEV1 or SEV2 opened in the 365 days ending as_of (opened before the "
+        "end of as_of in the reporting time zone). A register risk describes a major event, so only major incidents "
+        "are evidence of its likelihood: SEV3 and SEV4 incidents, drills and maintenance never count."
     ),
-    "implied likelihood": "From real incidents in 365 days: 0 -> 1, 1 -> 2, 2-3 -> 3, 4-11 -> 4, 12 or more -> 5.",
+    "implied likelihood": (
+        "From major (SEV1/SEV2) incidents in 365 days on the linked service, or caused by the linked vendor "
+        "(vendor_id): 0 -> 1, 1 -> 2, 2-3 -> 3, 4-11 -> 4, 12 or more -> 5."
+    ),
     "repeat incidents": (
-        "At least 2 real incidents on the same service with the same non-empty root_cause opened within 30 days "
-        "of each other, in the 365 days."
+        "At least 2 major (SEV1/SEV2) incidents on the same service with the same non-empty root_cause opened "
+        "within 30 days of each other, in the 365 days."
     ),
     "contradiction": (
         "An open risk rated lower than the evidence: (a) linked_service rated likelihood <= 2 while the service had "
         "repeat incidents, or the implied likelihood from its incidents is >= rating + 2; (b) linked_vendor rated "
-        "likelihood <= 2 while the vendor is flagged in the vendor section (suggests at least 3, possible), or the "
-        "implied likelihood from incidents the vendor caused is >= rating + 2. Suggested likelihood = the highest "
+        "likelihood <= 2 while the vendor is flagged in the vendor section (3 or more violation days in 30 days; "
+        "suggests at least 3, possible), or the implied likelihood from major incidents the vendor caused is >= "
+        "rating + 2. Suggested likelihood = the highest "
         "the evidence implies. Urgent when suggested likelihood x impact >= 15."
     ),
 }
 
 
 def implied_likelihood(incidents: pd.Series) -> pd.Series:
-    """Likelihood implied by a count of real incidents in 365 days: 0->1, 1->2, 2-3->3, 4-11->4, >=12->5."""
+    """Likelihood implied by a count of SEV1/SEV2 incidents in 365 days: 0->1, 1->2, 2-3->3, 4-11->4, >=12->5."""
     return incidents.astype("int64").map(_implied)
 
 
@@ -252,7 +260,7 @@ def _risk_row(x: dict[Any, Any]) -> RiskRow:
 def _incident_evidence(
     incidents: pd.DataFrame | None, period: Period, section: RiskSection, notes: list[str]
 ) -> tuple[pd.Series, dict[str, tuple[str, int]], pd.Series]:
-    """Real incidents in 365 days per service and per vendor, and each service's largest repeat group."""
+    """Major incidents in 365 days per service and per vendor, and each service's largest repeat group."""
     empty_counts = pd.Series(dtype="int64")
     if incidents is None:
         notes.append("No incidents dataset configured: ratings are checked against vendor flags only.")
@@ -262,11 +270,14 @@ def _incident_evidence(
     before = (incidents["opened_at"] < start).fillna(False).to_numpy(dtype=bool)
     after = (incidents["opened_at"] >= end).fillna(False).to_numpy(dtype=bool)
     in_window = ~before & ~after
-    used = incidents.loc[real & in_window]
+    severity = incidents["severity"].astype("string").str.strip().str.upper()
+    major = severity.isin(MAJOR_SEVERITIES).fillna(False).to_numpy(dtype=bool)
+    used = incidents.loc[real & in_window & major]
     reasons = {
         "drill or maintenance": int((~real).sum()),
         "opened before the 365 days ending as_of": int((real & before).sum()),
         "opened after as_of (unknown then)": int((real & after).sum()),
+        "SEV3 or SEV4 (not a major incident)": int((real & in_window & ~major).sum()),
     }
     section.basis.append(
         Basis(
@@ -321,13 +332,13 @@ def _contradiction(
         if repeat is not None and rated <= 2:
             hit = True
             evidence.append(
-                f"{n} real incidents on {label} {window}, including {repeat[1]} with root cause "
+                f"{n} SEV1/SEV2 incidents on {label} {window}, including {repeat[1]} with root cause "
                 f"'{repeat[0]}' within {REPEAT_DAYS} days of each other (repeat incidents; "
                 f"implies likelihood {implied})"
             )
         elif implied >= rated + 2:
             hit = True
-            evidence.append(f"{n} real incidents on {label} {window} (implies likelihood {implied})")
+            evidence.append(f"{n} SEV1/SEV2 incidents on {label} {window} (implies likelihood {implied})")
         if hit:
             suggested = max(suggested, implied)
 
@@ -336,13 +347,17 @@ def _contradiction(
         n = int(vendor_counts.get(vendor, 0))
         implied = _implied(n)
         if vendor in flagged_vendor_ids and rated <= 2:
-            evidence.append(f"vendor {vendor} is flagged with 3 or more contract violations in the last 30 days")
+            evidence.append(f"vendor {vendor} is flagged with 3 or more contract violation days in the last 30 days")
             suggested = max(suggested, FLAGGED_VENDOR_LIKELIHOOD)
             if implied > rated:
-                evidence.append(f"{n} real incidents caused by vendor {vendor} {window} (implies likelihood {implied})")
+                evidence.append(
+                    f"{n} SEV1/SEV2 incidents caused by vendor {vendor} {window} (implies likelihood {implied})"
+                )
                 suggested = max(suggested, implied)
         elif implied >= rated + 2:
-            evidence.append(f"{n} real incidents caused by vendor {vendor} {window} (implies likelihood {implied})")
+            evidence.append(
+                f"{n} SEV1/SEV2 incidents caused by vendor {vendor} {window} (implies likelihood {implied})"
+            )
             suggested = max(suggested, implied)
 
     if not evidence:

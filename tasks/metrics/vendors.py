@@ -19,7 +19,7 @@ TREND_POINTS = 0.02
 RENEWAL_DAYS = 90
 NOTICE_URGENT_DAYS = 14
 LOG_LIMIT = 500
-# Defect counts are compared with a float allowance ((1 - 0.9) * 10 = 0.999...): without a tolerance a delivery
+# Late and defect counts are compared with a float allowance ((1 - 0.9) * 10 = 0.999...): without a tolerance a day
 # exactly at its allowance would count as a violation.
 EPS = 1e-9
 
@@ -41,24 +41,37 @@ class VendorScore(BaseModel):
     )
     quality_target: Ratio = Field(description="Contracted share of units without defect.")
     below_threshold: bool = Field(description="On-time or quality rate below its contract target.")
-    violations_30d: int = Field(description="Late deliveries plus deliveries with a quality problem, last 30 days.")
-    violations_mtd: int = Field(description="The same, month to date.")
+    violations_30d: int = Field(
+        description="Violation days in the 30 days: late days plus quality days (a day that is both counts twice)."
+    )
+    late_days_30d: int = Field(description="Days in the 30 days on which the late share exceeded 1 - ontime_target.")
+    quality_days_30d: int = Field(description="Days in the 30 days on which received units missed quality_target.")
+    violations_mtd: int = Field(description="Violation days month to date.")
     ontime_rate_previous: OptRatio = Field(None, description="On-time rate of the 30 days before those 30 days.")
     trend: Literal["improving", "stable", "worsening"] | None = Field(
         None, description="On-time rate change against the previous 30 days (more than 2 points either way)."
     )
-    flagged: bool = Field(description="At least 3 violations in the 30 days.")
+    flagged: bool = Field(description="At least 3 violation days in the 30 days.")
 
 
 class Violation(BaseModel):
-    """One contract violation: a late delivery or a delivery with a quality problem."""
+    """One violation day: a vendor-day on which the vendor missed its on-time or quality contract target."""
 
     vendor_id: str
     vendor: str = Field(description="Vendor name.")
-    date: dt.date = Field(description="Promised date for a late delivery, delivered date for a quality problem.")
+    date: dt.date = Field(description="Promised date (late day) or delivered date (quality day).")
     kind: Literal["late", "quality"]
-    days_late: int | None = Field(None, description="Days after the promised date (to as_of while outstanding).")
-    delivery_id: str
+    deliveries: int = Field(description="Deliveries due that day (late day) or received that day (quality day).")
+    late: int | None = Field(None, description="Of the deliveries due that day, how many were late (late day).")
+    units: int | None = Field(None, description="Units received that day (quality day).")
+    defective_units: int | None = Field(None, description="Defective units received that day (quality day).")
+    quality_issues: int | None = Field(None, description="Deliveries received that day with quality_issue true.")
+    worst_days_late: int | None = Field(
+        None, description="Most days after the promised date among that day's late deliveries (to as_of if open)."
+    )
+    example_delivery_id: str = Field(
+        description="The latest of that day's late deliveries, or a delivery with a quality issue or the most defects."
+    )
 
 
 class Renewal(BaseModel):
@@ -92,12 +105,14 @@ class VendorSection(Section):
     scorecard: list[VendorScore] = Field(default_factory=list, description="Per vendor, last 30 days.")
     violation_log: list[Violation] = Field(
         default_factory=list,
-        description="Violations in the 30 days: flagged vendors first, newest first, at most 500 rows.",
+        description="Violation days in the 30 days: flagged vendors first, newest first, at most 500 rows.",
     )
-    violations_total: int = Field(0, description="Violations in the 30 days (the log may show fewer).")
+    violations_total: int = Field(0, description="Violation days in the 30 days, all vendors (the log may show fewer).")
     renewals: list[Renewal] = Field(default_factory=list, description="Renewals and notice deadlines in 90 days.")
     chart: list[VendorChartPoint] = Field(default_factory=list, description="On-time rate vs target per vendor.")
-    flagged_vendor_ids: list[str] = Field(default_factory=list, description="Vendors with >= 3 violations in 30 days.")
+    flagged_vendor_ids: list[str] = Field(
+        default_factory=list, description="Vendors with >= 3 violation days in the 30 days."
+    )
 
 
 DEFINITIONS = {
@@ -114,12 +129,22 @@ DEFINITIONS = {
         "an empty defective_quantity counts as 0."
     ),
     "below threshold": "On-time rate below ontime_target or quality rate below quality_target.",
-    "violation": (
-        "Each late delivery (dated by promised_date) and each delivered delivery with a quality problem "
-        "(quality_issue true, or defective_quantity above (1 - quality_target) x quantity), dated by delivered_date. "
-        "A delivery that is both late and has a quality problem counts as two violations."
+    "violation day": (
+        "A vendor-day on which the vendor missed its contract. Late day: a promised_date day on which the late "
+        "deliveries due that day exceed (1 - ontime_target) x the deliveries due that day (pending ones left out); "
+        "for a vendor with one delivery due that day, that one delivery being late is a violation. Quality day: a "
+        "delivered_date day (delivered by as_of) on which the defective units received exceed (1 - quality_target) x "
+        "the units received that day (empty defective_quantity = 0), or any delivery received that day has "
+        "quality_issue true; a quality issue on a delivery not received by as_of does not count yet. A day that is "
+        "both a late day and a quality day counts as two violations. A day exactly at its allowance is not one."
     ),
-    "flagged": "A vendor with 3 or more violations in the 30 days ending as_of (one miss is noise, three is signal).",
+    "flagged": (
+        "A vendor with 3 or more violation days in the 30 days ending as_of (one miss is noise, three is signal). "
+        "Judging days rather than deliveries keeps the rule fair at any volume: a carrier making 20 deliveries a day "
+        "at a 95% target may be late once a day without a violation; a vendor delivering once a day is in "
+        "violation each day its delivery is late."
+    ),
+    "violations month to date": "Violation days dated from the first of as_of's month to as_of.",
     "trend": (
         "On-time rate of the 30 days ending as_of against the 30 days before, both judged with what was known at "
         "as_of: worsening if it fell by more than 2 points, improving if it rose by more than 2, else stable."
@@ -186,6 +211,8 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
                 quality_target=float(row["quality_target"]),
                 below_threshold=bool(row["below"]),
                 violations_30d=int(row["viol30"]),
+                late_days_30d=int(row["late_days30"]),
+                quality_days_30d=int(row["quality_days30"]),
                 violations_mtd=int(row["violmtd"]),
                 ontime_rate_previous=_opt(row["ontime_prev_rate"]),
                 trend=_opt_trend(row["trend"]),
@@ -205,7 +232,7 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
     section.violations_total = len(violations)
     if len(violations):
         log = violations.assign(_flagged=violations["vendor_id"].isin(flagged_ids))
-        log = log.sort_values(["_flagged", "date", "vendor_id", "delivery_id"], ascending=[False, False, True, True])
+        log = log.sort_values(["_flagged", "date", "vendor_id", "kind"], ascending=[False, False, True, True])
         log = log.head(LOG_LIMIT)
         section.violation_log = [
             Violation(
@@ -213,8 +240,13 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
                 vendor=str(names.get(r["vendor_id"], r["vendor_id"])),
                 date=pd.Timestamp(r["date"]).date(),
                 kind=r["kind"],
-                days_late=None if pd.isna(r["days_late"]) else int(r["days_late"]),
-                delivery_id=str(r["delivery_id"]),
+                deliveries=int(r["deliveries"]),
+                late=_opt_int(r["late"]),
+                units=_opt_int(r["units"]),
+                defective_units=_opt_int(r["defective_units"]),
+                quality_issues=_opt_int(r["quality_issues"]),
+                worst_days_late=_opt_int(r["worst_days_late"]),
+                example_delivery_id=str(r["example_delivery_id"]),
             )
             for r in log.to_dict("records")
         ]
@@ -250,6 +282,10 @@ _DELIVERY_DTYPES = {
 
 def _opt(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload]
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
 
 
 def _opt_trend(value: object) -> Literal["improving", "stable", "worsening"] | None:
@@ -288,10 +324,7 @@ def _score(
     recv30 = known & ((delivered > window_start) & (delivered <= as_of)).to_numpy()
     qty = d["quantity"].astype("float64").fillna(0.0).to_numpy()
     defective = d["defective_quantity"].astype("float64").fillna(0.0).to_numpy()
-    quality_target = vendors["quality_target"].astype("float64").to_numpy()[codes]
     issue = d["quality_issue"].fillna(False).astype(bool).to_numpy()
-    quality_problem = issue | (defective > (1 - quality_target) * qty + EPS)
-    quality_violation = known & quality_problem
     promised_ns = promised.to_numpy()
     delivered_ns = delivered.to_numpy()
     days_late = np.where(known, (delivered - promised).dt.days, (as_of - promised).dt.days)
@@ -317,25 +350,38 @@ def _score(
     }.items():
         scores[col] = per_vendor(values)
 
-    late_at = np.flatnonzero(late)
-    quality_at = np.flatnonzero(quality_violation)
-    viol = pd.DataFrame(
-        {
-            "code": np.concatenate([codes[late_at], codes[quality_at]]),
-            "date": np.concatenate([promised_ns[late_at], delivered_ns[quality_at]]),
-            "kind": np.array(["late"] * len(late_at) + ["quality"] * len(quality_at), dtype=object),
-            "days_late": np.concatenate([days_late[late_at].astype("float64"), np.full(len(quality_at), np.nan)]),
-            "position": np.concatenate([late_at, quality_at]),
-        }
+    # Violation days are judged on every day either window (30 days, month to date) can reach.
+    first_day = min(window_start + pd.Timedelta(days=1), month_start)
+    ids = d["delivery_id"].astype("string").to_numpy(dtype=object)
+    late_rows = np.flatnonzero((on_time | late) & ((promised >= first_day) & (promised <= as_of)).to_numpy())
+    late_days = _late_days(
+        codes[late_rows],
+        promised_ns[late_rows],
+        late[late_rows],
+        np.where(late, days_late, -1)[late_rows],
+        ids[late_rows],
+        vendors["ontime_target"].astype("float64").to_numpy(),
     )
-    viol["date"] = pd.to_datetime(viol["date"])
+    recv_rows = np.flatnonzero(known & ((delivered >= first_day) & (delivered <= as_of)).to_numpy())
+    quality_days = _quality_days(
+        codes[recv_rows],
+        delivered_ns[recv_rows],
+        qty[recv_rows],
+        defective[recv_rows],
+        issue[recv_rows],
+        ids[recv_rows],
+        vendors["quality_target"].astype("float64").to_numpy(),
+    )
+    viol = pd.concat([late_days, quality_days], ignore_index=True)
     v30 = viol[(viol["date"] > window_start) & (viol["date"] <= as_of)].copy()
-    in_mtd = ((viol["date"] >= month_start) & (viol["date"] <= as_of)).to_numpy()
-    scores["viol30"] = np.bincount(v30["code"].to_numpy(), minlength=n_vendors)
-    scores["violmtd"] = np.bincount(viol["code"].to_numpy()[in_mtd], minlength=n_vendors)
-    # Ids only for the violations that may be shown (hundreds, not the whole export).
-    v30["vendor_id"] = vendors.index.to_numpy()[v30["code"].to_numpy()]
-    v30["delivery_id"] = d["delivery_id"].iloc[v30["position"].to_numpy()].to_numpy()
+    in_mtd = (viol["date"] >= month_start).to_numpy()
+    v30_codes = v30["code"].to_numpy(dtype="int64")
+    is_late = (v30["kind"] == "late").to_numpy()
+    scores["viol30"] = np.bincount(v30_codes, minlength=n_vendors)
+    scores["late_days30"] = np.bincount(v30_codes[is_late], minlength=n_vendors)
+    scores["quality_days30"] = np.bincount(v30_codes[~is_late], minlength=n_vendors)
+    scores["violmtd"] = np.bincount(viol["code"].to_numpy(dtype="int64")[in_mtd], minlength=n_vendors)
+    v30["vendor_id"] = vendors.index.to_numpy()[v30_codes]
 
     def rate(num: pd.Series, den: pd.Series) -> pd.Series:
         return (num / den.where(den > 0)).astype("float64")
@@ -375,7 +421,6 @@ def _score(
             },
         )
     )
-    issue_undelivered = int((issue & ~known & in30).sum())
     recv_n = int(recv30.sum())
     section.basis.append(
         Basis(
@@ -385,23 +430,93 @@ def _score(
             reasons={k: v for k, v in {"not delivered in the 30 days": int(len(d)) - recv_n}.items() if v},
         )
     )
-    late30_n = int((v30["kind"] == "late").sum())
+    # The deliveries the 30 days' violation days were judged on: due (and not pending) or received in the window.
+    judged = int((((on_time | late) & in30) | recv30).sum())
+    late30_n = int(is_late.sum())
     section.basis.append(
         Basis(
-            metric=f"violations ({late30_n} late, {len(v30) - late30_n} quality)",
-            rows_used=len(v30),
-            rows_excluded=issue_undelivered,
-            reasons={"quality issue on a delivery not received by as_of": issue_undelivered}
-            if issue_undelivered
-            else {},
+            metric=f"violation days ({late30_n} late, {len(v30) - late30_n} quality)",
+            rows_used=judged,
+            rows_excluded=int(len(deliveries)) - judged,
+            reasons={
+                k: v
+                for k, v in {
+                    "neither due nor received in the 30 days": int(len(d)) - judged - pending_n,
+                    "due on as_of, not delivered yet (pending)": pending_n,
+                    "unknown vendor_id": unknown,
+                }.items()
+                if v
+            },
         )
     )
     return scores, v30
 
 
+def _late_days(
+    codes: np.ndarray,
+    dates: np.ndarray,
+    late: np.ndarray,
+    days_late: np.ndarray,
+    ids: np.ndarray,
+    targets: np.ndarray,
+) -> pd.DataFrame:
+    """Late violation days: per vendor x promised day, late deliveries above (1 - ontime_target) x deliveries due.
+
+    Inputs are the judged (on time or late) deliveries, one entry per delivery; days_late is -1 when on time.
+    """
+    frame = pd.DataFrame({"code": codes, "date": dates, "late": late, "days_late": days_late, "id": ids})
+    days = frame.groupby(["code", "date"], sort=False).agg(
+        deliveries=("late", "size"), late=("late", "sum"), worst_days_late=("days_late", "max")
+    )
+    allowed = (1 - targets[days.index.get_level_values("code")]) * days["deliveries"].to_numpy()
+    days = days[days["late"].to_numpy() > allowed + EPS]
+    # The example is the day's latest delivery (smallest id among equals, so any export gives the same one).
+    worst = frame[frame["late"]].sort_values(["days_late", "id"], ascending=[False, True], kind="stable")
+    example = worst.drop_duplicates(["code", "date"]).set_index(["code", "date"])["id"]
+    out = days.reset_index()
+    out["example_delivery_id"] = example.reindex(days.index).to_numpy()
+    out["kind"] = "late"
+    return out
+
+
+def _quality_days(
+    codes: np.ndarray,
+    dates: np.ndarray,
+    qty: np.ndarray,
+    defective: np.ndarray,
+    issue: np.ndarray,
+    ids: np.ndarray,
+    targets: np.ndarray,
+) -> pd.DataFrame:
+    """Quality violation days: per vendor x delivered day, defects above the allowance or any quality issue.
+
+    Inputs are the deliveries received by as_of, one entry per delivery.
+    """
+    frame = pd.DataFrame(
+        {"code": codes, "date": dates, "units": qty, "defective": defective, "issue": issue, "id": ids}
+    )
+    days = frame.groupby(["code", "date"], sort=False).agg(
+        deliveries=("units", "size"),
+        units=("units", "sum"),
+        defective_units=("defective", "sum"),
+        quality_issues=("issue", "sum"),
+    )
+    allowed = (1 - targets[days.index.get_level_values("code")]) * days["units"].to_numpy()
+    hit = (days["defective_units"].to_numpy() > allowed + EPS) | (days["quality_issues"].to_numpy() > 0)
+    days = days[hit]
+    # The example: a delivery with a quality issue if there is one, else the one with the most defective units.
+    ranked = frame.sort_values(["issue", "defective", "id"], ascending=[False, False, True], kind="stable")
+    example = ranked.drop_duplicates(["code", "date"]).set_index(["code", "date"])["id"]
+    out = days.reset_index()
+    out["example_delivery_id"] = example.reindex(days.index).to_numpy()
+    out["kind"] = "quality"
+    return out
+
+
 def _flag_action(row: pd.Series, vid: str, vendors: pd.DataFrame, names: pd.Series) -> Action:
     figures = (
-        f"{int(row['viol30'])} violations in 30 days; on-time {_pct(_opt(row['ontime_rate']))} vs target "
+        f"{int(row['viol30'])} violation days in 30 days ({int(row['late_days30'])} late, "
+        f"{int(row['quality_days30'])} quality); on-time {_pct(_opt(row['ontime_rate']))} vs target "
         f"{_pct(float(row['ontime_target']))}, quality {_pct(_opt(row['quality_rate']))} vs target "
         f"{_pct(float(row['quality_target']))}"
     )
@@ -412,8 +527,8 @@ def _flag_action(row: pd.Series, vid: str, vendors: pd.DataFrame, names: pd.Seri
         else:
             backup_text = "qualify a backup vendor (none on file)"
         return Action(
-            text=f"Vendor critical issue, {row['vendor']}: formal notice, root cause analysis, {backup_text} "
-            f"({figures}).",
+            text=f"Vendor critical issue, {row['vendor']}: formal notice, root cause analysis, {backup_text}; "
+            f"{figures}.",
             urgency=Urgency.URGENT,
             owner=_str(row["owner"]),
             source=f"vendor {vid}",
@@ -513,7 +628,7 @@ def _headlines(
     return [
         Headline(
             key="vendors.flagged",
-            label="Vendors flagged (>= 3 violations in 30 days)",
+            label="Vendors flagged (>= 3 violation days in 30 days)",
             value=flagged,
             unit="vendors",
             better="lower",

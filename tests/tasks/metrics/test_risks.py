@@ -57,15 +57,19 @@ def register() -> pd.DataFrame:
     )
 
 
-def incident(iid: str, service: str, opened: str, root: str | None = None, kind: str = "real", **kw: Any) -> dict:
-    return dict(incident_id=iid, service=service, severity="SEV2", opened_at=opened, root_cause=root, kind=kind, **kw)
+def incident(
+    iid: str, service: str, opened: str, root: str | None = None, kind: str = "real", severity: str = "SEV2", **kw: Any
+) -> dict[str, Any]:
+    return dict(incident_id=iid, service=service, severity=severity, opened_at=opened, root_cause=root, kind=kind, **kw)
 
 
 def incident_rows() -> list[dict[str, Any]]:
     return [
         incident("I1", "S1", "2024-03-01T10:00Z", "db-pool"),
         incident("I2", "S1", "2024-03-20T10:00Z", "db-pool"),  # 19 days after I1: a repeat
-        incident("I3", "S1", "2024-05-01T10:00Z", "other"),
+        incident("I3", "S1", "2024-05-01T10:00Z", "other", severity="SEV1"),
+        # A SEV3 between I1 and I2 with the same cause: not a major incident, so neither counted nor a repeat.
+        incident("I6", "S1", "2024-03-10T10:00Z", "db-pool", severity="SEV3"),
         incident("I4", "S1", "2024-06-01T10:00Z", "db-pool", kind="drill"),  # drills never count
         incident("I5", "S1", "2023-06-01T10:00Z", "db-pool"),  # before the 365 days
         # S2: 4 incidents with the same cause, 40 days apart: not repeats, but implied likelihood 4.
@@ -121,16 +125,17 @@ def test_contradictions_with_evidence() -> None:
     section = run()
     found = {c.risk_id: c for c in section.contradictions}
     assert set(found) == {"R1", "R2", "R3", "R4"} and headline(section, "risks.contradictions") == 4
-    # R1: S1 had I1, I2, I3 real in the 365 days = 3 -> implied 3; I1/I2 db-pool 19 days apart: repeat; rated 1.
+    # R1: S1 had I1, I2 (SEV2), I3 (SEV1) in the 365 days = 3 major -> implied 3 (I6 is SEV3: not counted);
+    # I1/I2 db-pool 19 days apart: repeat of 2 (not 3: I6 does not join it); rated 1.
     r1 = found["R1"]
     assert (r1.suggested_likelihood, r1.suggested_score) == (3, 15)
-    assert "3 real incidents on service Checkout" in r1.evidence and "2 with root cause 'db-pool'" in r1.evidence
+    assert "3 SEV1/SEV2 incidents on service Checkout" in r1.evidence and "2 with root cause 'db-pool'" in r1.evidence
     # R2: vendor V1 flagged, rated 2 -> suggested 3 (possible), score 3 x 3 = 9.
     assert found["R2"].suggested_likelihood == 3 and "flagged" in found["R2"].evidence
     # R3: 4 incidents on S2 40 days apart -> implied 4 >= 2 + 2; no repeat mentioned; score 4 x 2 = 8.
     assert found["R3"].suggested_likelihood == 4 and "repeat" not in found["R3"].evidence
     # R4: V2 caused 4 incidents -> implied 4 >= 2 + 2; score 4 x 5 = 20.
-    assert found["R4"].suggested_score == 20 and "4 real incidents caused by vendor V2" in found["R4"].evidence
+    assert found["R4"].suggested_score == 20 and "4 SEV1/SEV2 incidents caused by vendor V2" in found["R4"].evidence
     # R5 (S1, rated 3) is consistent: implied 3 < 3 + 2 and not rated <= 2. R6 is closed.
     urgency = {a.source: a.urgency for a in section.actions if a.kind == "risk_rerate"}
     assert urgency == {"risk R1": Urgency.URGENT, "risk R2": Urgency.IMPORTANT, "risk R3": Urgency.IMPORTANT,
@@ -153,12 +158,14 @@ def test_point_in_time_later_incidents_change_nothing() -> None:
     )
     assert early.model_dump(exclude={"basis"}) == later.model_dump(exclude={"basis"})
     used = next(b for b in later.basis if b.metric == "incident evidence")
-    # I1-I3 + J0-J3 + K1-K4 = 11 used; excluded: I4 drill, I5 before the window, L1, L2, L3..L19 after as_of.
-    assert used.rows_used == 11
+    # I1-I3 + J0-J3 + K1-K4 = 11 used; excluded: I4 drill, I5 before the window, L1, L2, L3..L19 after as_of,
+    # I6 a SEV3.
+    assert used.rows_used == 11 and used.rows_excluded == 22
     assert used.reasons == {
         "drill or maintenance": 1,
         "opened before the 365 days ending as_of": 1,
         "opened after as_of (unknown then)": 19,
+        "SEV3 or SEV4 (not a major incident)": 1,
     }
 
 
@@ -170,3 +177,42 @@ def test_missing_and_empty_inputs() -> None:
     assert [c.risk_id for c in no_incidents.contradictions] == ["R2"] and no_incidents.note
     empty = compute_risks(frame("risks", []), frame("incidents", []), None, PERIOD, set())
     assert headline(empty, "risks.open") == 0 and empty.heat_map == [[0] * 5 for _ in range(5)] and empty.note
+
+
+def test_only_major_incidents_are_evidence() -> None:
+    # R10: service S4, rated likelihood 2, impact 3. R11: vendor V9, rated 2, impact 4 (V9 not flagged).
+    register = frame("risks", [risk("R10", 2, 3, linked_service="S4"), risk("R11", 2, 4, linked_vendor="V9")])
+    # 40 SEV4 on S4, one a week from 2023-08-01, all root cause 'disk' (7 days apart) and all caused by V9: counting
+    # every ticket would imply likelihood 5 and repeats. Only SEV1/SEV2 count: 0 -> implied 1, no repeat.
+    weekly = pd.date_range("2023-08-01", periods=40, freq="7D").strftime("%Y-%m-%dT%H:%MZ")
+    minor = [incident(f"M{i}", "S4", d, "disk", severity="SEV4", vendor_id="V9") for i, d in enumerate(weekly)]
+    quiet = compute_risks(register, frame("incidents", minor), None, PERIOD, set())
+    assert quiet.contradictions == []
+
+    # Add 4 major incidents on S4 (SEV1, SEV2, SEV2, SEV1), 40 days apart and each with its own cause: no repeat,
+    # but 4 -> implied 4 >= 2 + 2: R10 is contradicted, suggested 4 x 3 = 12 (important). They were not caused
+    # by V9, so R11 stays consistent.
+    major = [
+        incident(f"B{i}", "S4", d, f"cause-{i}", severity=sev)
+        for i, (d, sev) in enumerate([("2024-01-01T00:00Z", "SEV1"), ("2024-02-10T00:00Z", "SEV2"),
+                                      ("2024-03-21T00:00Z", "SEV2"), ("2024-04-30T00:00Z", "SEV1")])
+    ]  # fmt: skip
+    loud = compute_risks(register, frame("incidents", minor + major), None, PERIOD, set())
+    (found,) = loud.contradictions
+    assert (found.risk_id, found.suggested_likelihood, found.suggested_score) == ("R10", 4, 12)
+    assert "4 SEV1/SEV2 incidents on service S4" in found.evidence and "repeat" not in found.evidence
+    used = next(b for b in loud.basis if b.metric == "incident evidence")
+    assert (used.rows_used, used.reasons) == (4, {"SEV3 or SEV4 (not a major incident)": 40})
+
+
+def test_repeat_needs_two_major_incidents() -> None:
+    # R12: service S5 rated 2. A SEV1 and a SEV3 with the same cause 10 days apart: only 1 major -> implied 2, no
+    # repeat, consistent. Make the SEV3 a SEV2: 2 major with the same cause within 30 days -> repeat; implied 3.
+    register = frame("risks", [risk("R12", 2, 4, linked_service="S5")])
+    rows = [incident("P1", "S5", "2024-05-01T00:00Z", "dns", severity="SEV1"),
+            incident("P2", "S5", "2024-05-11T00:00Z", "dns", severity="SEV3")]  # fmt: skip
+    assert compute_risks(register, frame("incidents", rows), None, PERIOD, set()).contradictions == []
+    rows[1]["severity"] = "SEV2"
+    (found,) = compute_risks(register, frame("incidents", rows), None, PERIOD, set()).contradictions
+    assert "2 with root cause 'dns' within 30 days" in found.evidence
+    assert (found.suggested_likelihood, found.suggested_score) == (3, 12)
