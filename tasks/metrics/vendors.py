@@ -51,7 +51,7 @@ class VendorScore(BaseModel):
     trend: Literal["improving", "stable", "worsening"] | None = Field(
         None, description="On-time rate change against the previous 30 days (more than 2 points either way)."
     )
-    flagged: bool = Field(description="At least 3 violation days in the 30 days.")
+    flagged: bool = Field(description="At least 3 violation days in the 30 days and below its contract threshold.")
 
 
 class Violation(BaseModel):
@@ -111,7 +111,7 @@ class VendorSection(Section):
     renewals: list[Renewal] = Field(default_factory=list, description="Renewals and notice deadlines in 90 days.")
     chart: list[VendorChartPoint] = Field(default_factory=list, description="On-time rate vs target per vendor.")
     flagged_vendor_ids: list[str] = Field(
-        default_factory=list, description="Vendors with >= 3 violation days in the 30 days."
+        default_factory=list, description="Vendors flagged: >= 3 violation days in 30 days and below threshold."
     )
 
 
@@ -134,15 +134,20 @@ DEFINITIONS = {
         "deliveries due that day exceed (1 - ontime_target) x the deliveries due that day (pending ones left out); "
         "for a vendor with one delivery due that day, that one delivery being late is a violation. Quality day: a "
         "delivered_date day (delivered by as_of) on which the defective units received exceed (1 - quality_target) x "
-        "the units received that day (empty defective_quantity = 0), or any delivery received that day has "
-        "quality_issue true; a quality issue on a delivery not received by as_of does not count yet. A day that is "
+        "the units received that day (empty defective_quantity = 0), or the deliveries received that day with "
+        "quality_issue true exceed (1 - quality_target) x the deliveries received that day; a quality issue on a "
+        "delivery not received by as_of does not count yet. A day that is "
         "both a late day and a quality day counts as two violations. A day exactly at its allowance is not one."
     ),
     "flagged": (
-        "A vendor with 3 or more violation days in the 30 days ending as_of (one miss is noise, three is signal). "
-        "Judging days rather than deliveries keeps the rule fair at any volume: a carrier making 20 deliveries a day "
-        "at a 95% target may be late once a day without a violation; a vendor delivering once a day is in "
-        "violation each day its delivery is late."
+        "A vendor with 3 or more violation days in the 30 days ending as_of (one miss is noise, three is signal) "
+        "AND below its contract threshold over those 30 days (more misses than the contract allows). The first "
+        "condition keeps one bad delivery of a small vendor from raising an alarm; the second keeps a high-volume "
+        "carrier that is late a few times a month but within its contracted rate from being flagged."
+    ),
+    "pattern within targets": (
+        "3 or more violation days in 30 days while on-time and quality rates still meet the contract: noted on the "
+        "radar, not flagged."
     ),
     "violations month to date": "Violation days dated from the first of as_of's month to as_of.",
     "trend": (
@@ -226,7 +231,7 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
                 ontime_target=float(row["ontime_target"]),
             )
         )
-        if row["flagged"]:
+        if row["flagged"] or row["pattern"]:
             section.actions.append(_flag_action(row, str(vid), vendors, names))
 
     section.violations_total = len(violations)
@@ -398,7 +403,8 @@ def _score(
     trend[change > TREND_POINTS] = "improving"
     trend[change.isna()] = None
     scores["trend"] = trend
-    scores["flagged"] = scores["viol30"] >= FLAG_VIOLATIONS
+    scores["flagged"] = (scores["viol30"] >= FLAG_VIOLATIONS) & scores["below"].astype(bool)
+    scores["pattern"] = (scores["viol30"] >= FLAG_VIOLATIONS) & ~scores["below"].astype(bool)
     scores = scores.sort_values(
         ["flagged", "below", "viol30", "vendor"], ascending=[False, False, False, True], kind="stable"
     )
@@ -502,7 +508,12 @@ def _quality_days(
         quality_issues=("issue", "sum"),
     )
     allowed = (1 - targets[days.index.get_level_values("code")]) * days["units"].to_numpy()
-    hit = (days["defective_units"].to_numpy() > allowed + EPS) | (days["quality_issues"].to_numpy() > 0)
+    # Quality issues are judged as a share of the day's deliveries, like lateness: one issue on a vendor's only
+    # delivery of the day is a violation, one issue among 40 deliveries at a 98% target is not.
+    issue_allowed = (1 - targets[days.index.get_level_values("code")]) * days["deliveries"].to_numpy()
+    hit = (days["defective_units"].to_numpy() > allowed + EPS) | (
+        days["quality_issues"].to_numpy() > issue_allowed + EPS
+    )
     days = days[hit]
     # The example: a delivery with a quality issue if there is one, else the one with the most defective units.
     ranked = frame.sort_values(["issue", "defective", "id"], ascending=[False, False, True], kind="stable")
@@ -536,8 +547,8 @@ def _flag_action(row: pd.Series, vid: str, vendors: pd.DataFrame, names: pd.Seri
             kind="vendor_critical",
         )
     return Action(
-        text=f"Vendor review, {row['vendor']}: {figures}; within targets but the misses are a pattern.",
-        urgency=Urgency.IMPORTANT,
+        text=f"Keep an eye on {row['vendor']}: {figures}; within its contract, but the misses are a pattern.",
+        urgency=Urgency.ON_RADAR,
         owner=_str(row["owner"]),
         source=f"vendor {vid}",
         section="vendors",
@@ -628,7 +639,7 @@ def _headlines(
     return [
         Headline(
             key="vendors.flagged",
-            label="Vendors flagged (>= 3 violation days in 30 days)",
+            label="Vendors flagged (3+ violation days, below contract)",
             value=flagged,
             unit="vendors",
             better="lower",
