@@ -117,7 +117,7 @@ def test_scorecard_counts_rates_and_trend() -> None:
 
     gamma = next(s for s in section.scorecard if s.vendor_id == "V3")
     assert gamma.deliveries_due == 0 and gamma.ontime_rate is None and gamma.quality_rate is None
-    assert section.flagged_vendor_ids == ["V1", "V2"]
+    assert section.flagged_vendor_ids == ["V1"]  # Beta has 3 violation days but meets its targets
 
 
 def test_violation_log_and_headlines() -> None:
