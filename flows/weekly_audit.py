@@ -24,6 +24,7 @@ from tasks.audit import (
 )
 from tasks.audit_charts import SECTION_CHARTS, build_audit_charts_task
 from tasks.claude import UsageLog, narrator_from_settings
+from tasks.kpi_registry import kpis_with_registered_task
 from tasks.metrics.focus import build_focus_task
 from tasks.metrics.incidents import compute_incidents_task
 from tasks.metrics.kpis import compute_kpis_task
@@ -94,13 +95,15 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         risks = compute_risks_task(
             data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
         )
-        kpis = compute_kpis_task(data.frame("kpis"), data.frame("kpi_observations"), period)
         processes = compute_processes_task(data.frame("process_events"), period)
+        # KPIs last: the KPIs other flows registered are measured by this week's figures.
+        history = history_for(workspace, config)
+        measured = [incidents, sla, vendors, projects, risks, processes]
+        kpis = compute_kpis_task(*kpis_with_registered_task(history, data, measured, period.as_of), period)
         sections = [incidents, sla, vendors, projects, risks, kpis, processes]
         focus = build_focus_task(sections, period)
 
     with timer("render"):
-        history = history_for(workspace, config)
         attach_previous(sections, load_previous_audit_task(history, period.as_of))
         usage = UsageLog()
         summary = write_summary_task(sections, focus, period, narrator_from_settings(get_settings()), usage)

@@ -57,6 +57,16 @@ deliveries = Table(
 )
 
 
+registered_kpis = Table(
+    "opsflow_registered_kpis",
+    metadata,
+    Column("kpi_id", String(100), primary_key=True),
+    Column("source_flow", String(100), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("definition", JSON, nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class StoredRun:
     """One past run of a flow for a period."""
@@ -184,6 +194,25 @@ class HistoryStore:
                         updated_at=now,
                     )
                 )
+
+    # -- KPIs registered by flows -------------------------------------------------------------------------------
+
+    def register_kpi(self, kpi_id: str, source_flow: str, definition: dict[str, Any]) -> None:
+        """Store (or replace) a KPI a flow proposed, so later weekly audits track it."""
+        definition = json.loads(json.dumps(definition, default=str))
+        with self.engine.begin() as conn:
+            conn.execute(delete(registered_kpis).where(registered_kpis.c.kpi_id == kpi_id))
+            conn.execute(
+                insert(registered_kpis).values(
+                    kpi_id=kpi_id, source_flow=source_flow, registered_at=datetime.now(UTC), definition=definition
+                )
+            )
+
+    def registered_kpis(self) -> list[dict[str, Any]]:
+        """Every registered KPI definition, oldest registration first."""
+        query = select(registered_kpis).order_by(registered_kpis.c.registered_at, registered_kpis.c.kpi_id)
+        with self.engine.connect() as conn:
+            return [dict(row["definition"]) for row in conn.execute(query).mappings()]
 
 
 def _run(row: Any) -> StoredRun:
