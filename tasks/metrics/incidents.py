@@ -37,9 +37,10 @@ _COLUMNS = (
     "owner",
     "postmortem_status",
     "postmortem_due_at",
+    "postmortem_completed_at",
     "kind",
 )
-_TIMES = ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_due_at")
+_TIMES = ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_due_at", "postmortem_completed_at")
 
 
 class SeverityCount(BaseModel):
@@ -195,7 +196,8 @@ DEFINITIONS: dict[str, str] = {
     "point in time": (
         "Only what was known at the period end counts: incidents opened at or after it are ignored, and an "
         "acknowledgement, mitigation or resolution at or after it is treated as not (yet) happened. "
-        "postmortem_status has no timestamp, so it is taken as exported."
+        "A postmortem counts as done only if postmortem_completed_at (when the export has it) is before the end; "
+        "without that column, postmortem_status is taken as exported."
     ),
     "MTTA": (
         "Minutes from opened_at to acknowledged_at: mean, median and 90th percentile (linear interpolation), per "
@@ -598,7 +600,10 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             )
         )
     due = resolved_major["postmortem_due_at"].fillna(resolved_major["resolved_at"] + POSTMORTEM_DEFAULT)
-    pending = ~resolved_major["postmortem_status"].isin(POSTMORTEM_DONE).fillna(False).astype(bool)
+    # Done at the period end: a done status whose completion (when the export dates it) came before the end.
+    done = resolved_major["postmortem_status"].isin(POSTMORTEM_DONE).fillna(False).astype(bool)
+    completed_later = (resolved_major["postmortem_completed_at"] >= end).fillna(False).astype(bool)
+    pending = ~done | completed_later
     overdue_frame = resolved_major.assign(due=due)[pending & (due < end)].sort_values("due")
     overdue = [
         OverduePostmortem(

@@ -34,3 +34,9 @@ def test_column_pair_checks_name_existing_columns() -> None:
         for col in c.columns.values():
             for other in (col.not_before, col.not_below, col.not_above):
                 assert other is None or other in c.columns, f"{name}.{col.name} compares with unknown {other}"
+
+
+def test_committed_contract_document_is_current() -> None:
+    from opsflow.contract_doc import DOC, render_contract
+
+    assert DOC.read_text(encoding="utf-8") == render_contract(), "run: python -m opsflow.contract_doc"

@@ -318,6 +318,23 @@ def test_overdue_postmortems() -> None:
     assert [r.incident_id for r in section.open_major] == ["P7"]
 
 
+def test_postmortem_completed_after_the_end_was_still_overdue_then() -> None:
+    # Both resolved 2026-03-01 10:00, due 48 h later (03-03 10:00); the period ends 2026-03-09 00:00 (UTC).
+    log = frame(
+        "incidents",
+        [
+            # Completed 03-10, after the end: at the end it was overdue by 03-03 10:00 -> 03-09 00:00 = 134 h.
+            inc("C1", "pay", "SEV1", "2026-03-01 08:00", resolved_at="2026-03-01 10:00",
+                postmortem_status="complete", postmortem_completed_at="2026-03-10 09:00"),
+            # Completed 03-04, before the end: done.
+            inc("C2", "pay", "SEV1", "2026-03-01 08:00", resolved_at="2026-03-01 10:00",
+                postmortem_status="complete", postmortem_completed_at="2026-03-04 09:00"),
+        ],
+    )  # fmt: skip
+    section = compute_incidents(log, None, PERIOD)
+    assert [(r.incident_id, r.overdue_hours) for r in section.overdue_postmortems] == [("C1", 134.0)]
+
+
 def test_no_postmortem_tracking_in_the_export_raises_no_overdue() -> None:
     log = frame("incidents", [inc("Q1", "pay", "SEV1", "2026-03-01 08:00", resolved_at="2026-03-01 10:00")])
     section = compute_incidents(log, None, PERIOD)

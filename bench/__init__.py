@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory targets are measured here and printed as tables, never asserted in tests."""

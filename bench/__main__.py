@@ -1,0 +1,89 @@
+"""`python -m bench`: weekly-audit on the sample at scale 1 and 10; prints rows, stage times, total and peak memory.
+
+Each scale runs in a fresh process (so its peak memory is its own) exactly as `opsflow run weekly-audit` runs it:
+Prefect's temporary server, the flow, the report, and Slack delivery (to the payload file when no Slack is set).
+Targets on the project's 2-core machines: scale 1 under 20 s end to end; scale 10 under 3 minutes and 3 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+END = date(2026, 3, 29)  # a Sunday: the audited week is complete
+STAGES = ("load", "validate", "compute", "render", "deliver")
+
+
+def _run_scale(scale: float, fmt: str, root: Path) -> dict[str, object]:
+    from opsflow.sample import write_sample
+
+    workspace = root / f"scale-{scale:g}-{fmt}"
+    started = time.perf_counter()
+    rows = write_sample(workspace, scale=scale, end=END, fmt=fmt)  # type: ignore[arg-type]
+    generate = time.perf_counter() - started
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "ANTHROPIC_API_KEY", "PREFECT_API_URL"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run_audit", "--workspace", str(workspace), "--as-of", END.isoformat()],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
+        raise SystemExit(f"weekly-audit failed at scale {scale:g}:\n{tail}")
+    measured = json.loads(lines[-1])
+    return {"scale": scale, "format": fmt, "rows": rows, "generate_seconds": round(generate, 1), **measured}
+
+
+def _table(results: list[dict[str, object]]) -> str:
+    datasets = list(results[0]["rows"])  # type: ignore[arg-type]
+    header = ["", *[f"scale {r['scale']:g} ({r['format']})" for r in results]]
+    lines = [header]
+    lines += [[f"rows: {d}", *[f"{r['rows'][d]:,}" for r in results]] for d in datasets]  # type: ignore[index]
+    lines.append(["rows: total", *[f"{sum(r['rows'].values()):,}" for r in results]])  # type: ignore[attr-defined]
+    lines.append(["sample generation (s, not in total)", *[f"{r['generate_seconds']:.1f}" for r in results]])
+    lines.append(["Prefect temporary server start (s)", *[f"{r['server_start_seconds']:.1f}" for r in results]])
+    for stage in STAGES:
+        lines.append([f"stage: {stage} (s)", *[f"{r['timings'].get(stage, 0.0):.1f}" for r in results]])  # type: ignore[attr-defined]
+    lines.append(["flow run (s)", *[f"{r['flow_seconds']:.1f}" for r in results]])
+    lines.append(["total, end to end (s)", *[f"{r['total_seconds']:.1f}" for r in results]])
+    lines.append(["peak memory (MiB)", *[f"{r['peak_mib']:,}" for r in results]])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    out = []
+    for i, row in enumerate(lines):
+        out.append("| " + " | ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)) + " |")
+        if i == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scales", default="1,10", help="Comma-separated sample scales (default: 1,10).")
+    parser.add_argument("--format", default="csv", choices=["csv", "parquet"], help="Sample file format.")
+    args = parser.parse_args()
+    scales = [float(s) for s in args.scales.split(",")]
+    with tempfile.TemporaryDirectory(prefix="opsflow-bench-") as tmp:
+        results = []
+        for scale in scales:
+            print(f"scale {scale:g}: generating the sample and running weekly-audit...", file=sys.stderr, flush=True)
+            results.append(_run_scale(scale, args.format, Path(tmp)))
+    print(_table(results))
+    out = Path("bench") / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "weekly-audit.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

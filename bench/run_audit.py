@@ -1,0 +1,51 @@
+"""One benchmark run of weekly-audit in this process, the way `opsflow run` runs it; prints one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--as-of", type=date.fromisoformat, required=True)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    from opsflow.runtime import prefect_runtime
+
+    loaded: list[object] = []
+
+    def warmup() -> None:
+        from flows.weekly_audit import weekly_audit
+
+        loaded.append(weekly_audit)
+
+    with prefect_runtime(warmup=warmup) as runtime:
+        flow_started = time.perf_counter()
+        result = loaded[0](params={"workspace": args.workspace, "as_of": args.as_of, "post_to_slack": True})  # type: ignore[operator]
+        flow_seconds = time.perf_counter() - flow_started
+    total = time.perf_counter() - started
+    # ru_maxrss is in KiB on Linux: the peak resident memory of this process (the flow and its data).
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "timings": getattr(result, "timings", {}),
+                "flow_seconds": round(flow_seconds, 2),
+                "server_start_seconds": round(runtime.server_start_seconds, 2),
+                "total_seconds": round(total, 2),
+                "peak_mib": round(peak_mib),
+            }
+        ),
+        file=sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()
