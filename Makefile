@@ -1,0 +1,40 @@
+# make demo: run the weekly flow on ./workspace (made from the sample company on first use).
+# make test: the whole test suite, slow integration tests included (what CI runs).
+# make check: lint and type-check. make bench: the speed table.
+# Installs happen once per change of pyproject.toml (stamp files in .venv), so repeated targets start at once.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+
+.PHONY: demo test check bench clean-install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(INSTALLED_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(INSTALLED)
+
+demo: $(INSTALLED)
+	@flow=$$($(BIN)/python -c "from opsflow.runtime import FLOWS; print('weekly-audit' if 'weekly-audit' in FLOWS else 'data-check')"); \
+	$(BIN)/opsflow run $$flow --workspace workspace
+
+test: $(INSTALLED_DEV)
+	$(BIN)/python -m pytest
+
+check: $(INSTALLED_DEV)
+	$(BIN)/ruff check .
+	$(BIN)/mypy flows tasks opsflow
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+clean-install:
+	rm -f $(INSTALLED) $(INSTALLED_DEV)

@@ -1,0 +1,226 @@
+"""The `opsflow` command: make a sample workspace, check a workspace's data, run a flow."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from opsflow.runtime import configure_environment, flow_names
+
+
+class UserError(Exception):
+    """Something the user can fix (a bad option, file or mapping); shown as one line, never a traceback."""
+
+
+class _OneLineErrors(typer.Typer):
+    """A Typer app whose usage errors are one line on stderr instead of a boxed panel with a usage block."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        command = typer.main.get_command(self)
+        try:
+            code = command.main(args=kwargs.get("args"), prog_name="opsflow", standalone_mode=False)
+        except typer.TyperException as exc:
+            _fail(exc.format_message(), getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            _fail("aborted", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = _OneLineErrors(
+    name="opsflow",
+    help="An operations team's autopilot: check operational data, compute what matters, write it up.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class SampleFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+DEFAULT_WORKSPACE_HELP = "Workspace folder (default: $OPSFLOW_WORKSPACE or ./workspace)."
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"opsflow: error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _workspace(value: Path | None) -> Path:
+    if value is not None:
+        return value
+    from opsflow.settings import get_settings
+
+    return get_settings().workspace
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input, not a bug: each is reported as its one-line message."""
+    from opsflow.config import ConfigError
+    from opsflow.datasets import DataSourceError
+    from opsflow.runtime import UnknownFlowError
+
+    return (UserError, ConfigError, DataSourceError, UnknownFlowError, OSError)
+
+
+@app.callback()
+def _main() -> None:
+    configure_environment()
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample workspace into.")],
+    scale: Annotated[
+        float, typer.Option(help="Size relative to the standard sample (1.0 = a mid-size company).")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
+    end: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")] = None,
+    fmt: Annotated[SampleFormat, typer.Option("--format", help="File format of the exports.")] = SampleFormat.csv,
+) -> None:
+    """Write the sample company's exports and an opsflow.yaml mapping them into OUT."""
+    try:
+        if scale <= 0:
+            raise UserError(f"--scale: must be above 0, got {scale}")
+        end_date = _parse_date(end, "--end")
+        from opsflow.sample import write_sample
+
+        rows = write_sample(out, scale=scale, seed=seed, end=end_date, fmt=fmt.value)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    width = max(len(name) for name in rows) if rows else 0
+    for name, count in rows.items():
+        typer.echo(f"  {name:<{width}}  {count:>9,} rows")
+    typer.echo(f"Wrote the sample workspace to {out} ({sum(rows.values()):,} rows in {len(rows)} datasets).")
+
+
+def _quality_table(data: Any, load_errors: dict[str, str]) -> list[str]:
+    """The summary table `opsflow validate` prints: one line per dataset."""
+    header = ("dataset", "rows in", "used", "quarantined", "share", "status")
+    rows: list[tuple[str, ...]] = []
+    for name, ds in data.datasets.items():
+        q = ds.quality
+        status = "ok" if q.usable else f"NOT USABLE (limit {q.threshold:.1%})"
+        rows.append(
+            (
+                name,
+                f"{q.rows_in:,}",
+                f"{q.rows_used:,}",
+                f"{q.rows_quarantined:,}",
+                f"{q.quarantined_share:.1%}",
+                status,
+            )
+        )
+    for name in sorted(load_errors):
+        rows.append((name, "-", "-", "-", "-", "NOT READ"))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:5], widths[1:5], strict=True)] + [r[5]]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+@app.command()
+def validate(
+    workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
+) -> None:
+    """Load and validate every dataset; write the data-quality report and quarantine files. Exit 1 if not usable."""
+    try:
+        ws = _workspace(workspace)
+        from opsflow.config import load_config
+
+        config = load_config(ws)  # before the slow imports below: a wrong folder is reported at once
+        from flows.data_check import REPORT_DIR
+        from opsflow.period import last_complete_week_end
+        from tasks.ingest import load_workspace
+        from tasks.prepare import QUARANTINE_DIR, unusable_reasons
+        from tasks.quality_report import write_quality_report
+        from tasks.validate import validate_workspace
+
+        loaded, load_errors = load_workspace(ws, config)
+        data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
+        title = f"{config.company}: data quality, week ending {last_complete_week_end(date.today()):%d %b %Y}"
+        written = write_quality_report(data, load_errors, ws / REPORT_DIR, title)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    for line in _quality_table(data, load_errors):
+        typer.echo(line)
+    for name, error in sorted(load_errors.items()):
+        typer.echo(f"{name}: {error}")
+    for kind, path in written.items():
+        typer.echo(f"Report ({kind}): {path}")
+    reasons = unusable_reasons(data, load_errors)
+    if reasons:
+        _fail(f"data not usable: {len(reasons)} dataset(s) failed: " + "; ".join(reasons))
+    typer.echo("Data usable.")
+
+
+@app.command()
+def run(
+    flow: Annotated[str, typer.Argument(help="Flow to run: " + ", ".join(flow_names()) + ".")],
+    workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the reporting week, YYYY-MM-DD (default: last Sunday).")
+    ] = None,
+) -> None:
+    """Run a flow on a workspace (created from the sample if absent) and print where its outputs are."""
+    from opsflow.runtime import load_flow, prefect_runtime, require_flow
+
+    try:
+        as_of_date = _parse_date(as_of, "--as-of")
+        require_flow(flow)
+        from opsflow.config import load_config
+        from tasks.workspace import ensure_workspace
+
+        ws = ensure_workspace(_workspace(workspace))
+        load_config(ws)  # a bad opsflow.yaml is a one-line error here, before a server starts
+    except _user_errors() as exc:
+        _fail(str(exc))
+    started = time.perf_counter()
+    loaded: list[Any] = []
+    try:
+        # Importing the flow (pandas, Great Expectations) overlaps the temporary server's start.
+        with prefect_runtime(warmup=lambda: loaded.append(load_flow(flow))) as runtime:
+            result = loaded[0](params={"workspace": ws, "as_of": as_of_date})
+    except Exception as exc:  # the flow's own log above has the details; the user gets the reason in one line
+        _fail(f"{flow} failed: {_first_line(exc)}")
+    took = time.perf_counter() - started
+    note = ""
+    if runtime.temporary_server:
+        note = f" (the temporary Prefect server was ready after {runtime.server_start_seconds:.1f} s)"
+    typer.echo(f"{flow} finished in {took:.1f} s{note}.")
+    for label, path in _outputs(result):
+        typer.echo(f"  {label}: {path}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _outputs(result: object) -> Sequence[tuple[str, object]]:
+    """What a flow wrote: its result's `outputs` mapping, or else every path field of the result model."""
+    outputs = getattr(result, "outputs", None)
+    if isinstance(outputs, dict):
+        return list(outputs.items())
+    fields = getattr(type(result), "model_fields", {})
+    return [(name.replace("_", " "), value) for name in fields if isinstance(value := getattr(result, name), Path)]
