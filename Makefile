@@ -23,8 +23,7 @@ $(INSTALLED_DEV): pyproject.toml | $(BIN)/python
 	touch $@ $(INSTALLED)
 
 demo: $(INSTALLED)
-	@flow=$$($(BIN)/python -c "from opsflow.runtime import FLOWS; print('weekly-audit' if 'weekly-audit' in FLOWS else 'data-check')"); \
-	$(BIN)/opsflow run $$flow --workspace workspace
+	$(BIN)/opsflow run weekly-audit --workspace workspace
 
 test: $(INSTALLED_DEV)
 	$(BIN)/python -m pytest
