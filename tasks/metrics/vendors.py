@@ -303,6 +303,46 @@ def _opt_trend(value: object) -> Literal["improving", "stable", "worsening"] | N
     return None
 
 
+def _status(d: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, pd.Series, np.ndarray, np.ndarray]:
+    """Per delivery, what was known at as_of: received by then, its delivered date (NaT if not), on time, late."""
+    promised = d["promised_date"]
+    # What was known at as_of: a delivery recorded as arriving later was still outstanding then.
+    known = (d["delivered_date"].notna() & (d["delivered_date"] <= as_of)).to_numpy()
+    delivered = d["delivered_date"].where(known)
+    on_time = known & (delivered <= promised).to_numpy()
+    late = (known & (delivered > promised).to_numpy()) | (~known & (promised < as_of).to_numpy())
+    return known, delivered, on_time, late
+
+
+def window_rates(vendors: pd.DataFrame, deliveries: pd.DataFrame | None, as_of: dt.date, days: int) -> pd.DataFrame:
+    """Per vendor (indexed by vendor_id): on_time, late, units, defects, ontime_rate and quality_rate over the `days`
+    days ending as_of, by the scorecard's definitions (the scorecard itself is days=30); rates NaN without data."""
+    index = pd.Index(vendors["vendor_id"].astype("string").drop_duplicates(), name="vendor_id")
+    out = pd.DataFrame(0.0, index=index, columns=["on_time", "late", "units", "defects"])
+    if deliveries is not None and len(deliveries):
+        end = pd.Timestamp(as_of)
+        start = end - pd.Timedelta(days=days)  # exclusive
+        d = deliveries[deliveries["vendor_id"].isin(index)]
+        known, delivered, on_time, late = _status(d, end)
+        promised = d["promised_date"]
+        due = ((promised > start) & (promised <= end)).to_numpy()
+        received = known & ((delivered > start) & (delivered <= end)).to_numpy()
+        frame = pd.DataFrame(
+            {
+                "vendor_id": d["vendor_id"].astype("string").to_numpy(),
+                "on_time": (on_time & due).astype("float64"),
+                "late": (late & due).astype("float64"),
+                "units": np.where(received, d["quantity"].astype("float64").fillna(0.0).to_numpy(), 0.0),
+                "defects": np.where(received, d["defective_quantity"].astype("float64").fillna(0.0).to_numpy(), 0.0),
+            }
+        )
+        out = frame.groupby("vendor_id").sum().reindex(index, fill_value=0.0)
+    judged = out["on_time"] + out["late"]
+    out["ontime_rate"] = (out["on_time"] / judged.where(judged > 0)).astype("float64")
+    out["quality_rate"] = (1 - out["defects"] / out["units"].where(out["units"] > 0)).astype("float64")
+    return out
+
+
 def _score(
     vendors: pd.DataFrame, deliveries: pd.DataFrame, as_of: pd.Timestamp, section: VendorSection
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -319,11 +359,7 @@ def _score(
     codes = all_codes[known_vendor]
     n_vendors = len(vendors)
     promised = d["promised_date"]
-    # What was known at as_of: a delivery recorded as arriving later was still outstanding then.
-    known = (d["delivered_date"].notna() & (d["delivered_date"] <= as_of)).to_numpy()
-    delivered = d["delivered_date"].where(known)
-    on_time = known & (delivered <= promised).to_numpy()
-    late = (known & (delivered > promised).to_numpy()) | (~known & (promised < as_of).to_numpy())
+    known, delivered, on_time, late = _status(d, as_of)
     in30 = ((promised > window_start) & (promised <= as_of)).to_numpy()
     prev30 = ((promised > prev_start) & (promised <= window_start)).to_numpy()
     recv30 = known & ((delivered > window_start) & (delivered <= as_of)).to_numpy()
