@@ -40,6 +40,9 @@ _COLUMNS = (
     "postmortem_completed_at",
     "kind",
 )
+REPEAT_ACTION_MIN = 3
+"""A repeat cluster asks for a problem record (or a vendor review) from this many incidents, or any SEV1/SEV2."""
+
 _TIMES = ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_due_at", "postmortem_completed_at")
 
 
@@ -133,6 +136,7 @@ class RepeatCluster(BaseModel):
     vendor_ids: str | None = Field(None, description="Vendors named as cause, ';'-separated; empty when internal.")
     incident_ids: str = Field(description="The incidents, ';'-separated, oldest first.")
     owner: str | None = Field(None, description="Owner of the latest incident in the cluster.")
+    majors: int = Field(0, description="Of which SEV1 or SEV2.")
 
 
 class OpenMajorIncident(BaseModel):
@@ -561,6 +565,7 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
                 vendor_ids=";".join(vendor_list) or None,
                 incident_ids=";".join(group["incident_id"].astype(str)),
                 owner=_text(group["owner"].iloc[-1]),
+                majors=int(group["severity"].isin(MAJOR).sum()),
             )
         )
     clusters.sort(key=lambda c: (-c.incidents, c.service, c.root_cause))
@@ -716,6 +721,9 @@ def _actions(
         for r in overdue
     ]
     for c in clusters:
+        # Two minor tickets with the same cause is noise on a busy service; three, or a major one, is a problem.
+        if c.incidents < REPEAT_ACTION_MIN and c.majors == 0:
+            continue
         latest = c.incident_ids.split(";")[-1]
         if c.vendor_ids:
             text = (

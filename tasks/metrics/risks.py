@@ -105,14 +105,19 @@ DEFINITIONS = {
         "within 30 days of each other, in the 365 days."
     ),
     "contradiction": (
-        "An open risk rated lower than the evidence: (a) linked_service rated likelihood <= 2 while the service had "
-        "repeat incidents, or the implied likelihood from its incidents is >= rating + 2; (b) linked_vendor rated "
-        "likelihood <= 2 while the vendor is flagged in the vendor section (3 or more violation days in 30 days; "
-        "suggests at least 3, possible), or the implied likelihood from major incidents the vendor caused is >= "
-        "rating + 2. Suggested likelihood = the highest "
-        "the evidence implies. Urgent when suggested likelihood x impact >= 15."
+        "An open risk rated lower than the evidence. (a) Operational and technology risks with a linked_service "
+        "(a people or financial risk naming a service is not about its outages): rated likelihood <= 2 while the "
+        "service had repeat incidents, or the likelihood implied by its major incidents is >= rating + 2. "
+        "(b) Risks with a linked_vendor: rated likelihood <= 2 while the vendor is flagged in the vendor section "
+        "(suggests at least 3, possible), or the likelihood implied by major incidents the vendor caused is >= "
+        "rating + 2. Suggested likelihood = the highest the evidence implies. Re-rating is important, not urgent: "
+        "a rating is a planning input, not an outage."
     ),
 }
+
+
+INCIDENT_EVIDENCE_CATEGORIES = {"operational", "technology"}
+"""Risk categories whose likelihood a linked service's major incidents speak to."""
 
 
 def implied_likelihood(incidents: pd.Series) -> pd.Series:
@@ -218,14 +223,13 @@ def compute_risks(
         if contradiction is None:
             continue
         section.contradictions.append(contradiction)
-        urgent = contradiction.suggested_score >= HIGH_SCORE
         section.actions.append(
             Action(
                 text=f"Re-rate risk {contradiction.risk_id} '{contradiction.title}': rated "
                 f"{contradiction.rated_likelihood} ({LIKELIHOOD[contradiction.rated_likelihood]}), evidence: "
                 f"{contradiction.evidence}; suggested likelihood {contradiction.suggested_likelihood} "
                 f"({LIKELIHOOD[contradiction.suggested_likelihood]}), score {contradiction.suggested_score}.",
-                urgency=Urgency.URGENT if urgent else Urgency.IMPORTANT,
+                urgency=Urgency.IMPORTANT,
                 owner=contradiction.owner,
                 source=f"risk {contradiction.risk_id}",
                 section="risks",
@@ -323,7 +327,9 @@ def _contradiction(
     window = f"in the 365 days to {period.as_of.isoformat()}"
 
     service = _str(x.get("linked_service"))
-    if service:
+    # Outage evidence speaks to availability risks only: a people or financial risk that names a service is not
+    # contradicted by that service's incidents.
+    if service and str(x.get("category", "")).lower() in INCIDENT_EVIDENCE_CATEGORIES:
         n = int(service_counts.get(service, 0))
         implied = _implied(n)
         label = f"service {service_names.get(service, service)}"

@@ -366,11 +366,28 @@ def test_repeat_rules_window_empty_cause_and_service() -> None:
     # 30 days ending as_of start 2026-02-07: R1 is outside, so the (api, cache) cluster is R2 and R6.
     [cluster] = section.repeat_clusters
     assert (cluster.incident_ids, cluster.vendor_ids, cluster.owner) == ("R2;R6", None, "api-team")
+    # Two minor tickets (SEV3, SEV4) are listed as a cluster but ask for no action: that takes 3 incidents or a
+    # SEV1/SEV2 (see test_repeat_cluster_with_a_major_incident_asks_for_a_problem_record).
+    assert section.actions == []
+
+
+def test_repeat_cluster_with_a_major_incident_asks_for_a_problem_record() -> None:
+    log = frame(
+        "incidents",
+        [
+            inc("M1", "api", "SEV2", "2026-03-01 10:00", root_cause="cache", resolved_at="2026-03-01 12:00",
+                postmortem_status="complete"),  # fmt: skip
+            inc("M2", "api", "SEV4", "2026-03-07 10:00", root_cause="cache", owner="api-team"),
+        ],
+    )
+    section = compute_incidents(log, None, PERIOD)
+    [cluster] = section.repeat_clusters
+    assert (cluster.incidents, cluster.majors) == (2, 1)
     [action] = section.actions
     assert (action.kind, action.urgency, action.source) == (
         "repeat_problem_management",
         Urgency.IMPORTANT,
-        "incident R6",
+        "incident M2",
     )
 
 
