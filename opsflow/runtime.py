@@ -22,6 +22,7 @@ FLOWS: dict[str, str] = {
     "data-check": "flows.data_check:data_check",
     "weekly-audit": "flows.weekly_audit:weekly_audit",
     "vendor-sla-review": "flows.vendor_sla_review:vendor_sla_review",
+    "contingency-drill": "flows.contingency_drill:contingency_drill",
 }
 """Every flow `opsflow run NAME` can start: name -> `module:attribute`. Adding a flow is one line here.
 

@@ -273,7 +273,7 @@ def _records(frame: pd.DataFrame) -> list[SimpleNamespace]:
     return [SimpleNamespace(**{str(k): v for k, v in row.items()}) for row in frame.to_dict("records")]
 
 
-def _prepare(incidents: pd.DataFrame, period: Period) -> pd.DataFrame:
+def prepare_incidents(incidents: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Contract columns, incidents known at the period end, and event times after the end blanked out."""
     frame = incidents.copy()
     for column in _COLUMNS:
@@ -397,7 +397,7 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
         return IncidentSection(
             available=False, note="The incidents dataset is not configured.", definitions=DEFINITIONS
         )
-    frame = _prepare(incidents, period)
+    frame = prepare_incidents(incidents, period)
     after_end = len(incidents) - len(frame)
     names = _service_names(services)
     week_start, mtd_start, end = period.start, period.month_to_date_start, period.end
