@@ -183,7 +183,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a flow on a workspace (created from the sample if absent) and print where its outputs are."""
-    from opsflow.runtime import load_flow, prefect_runtime, require_flow
+    from opsflow.runtime import flow_parameters, load_flow, prefect_runtime, require_flow
 
     try:
         as_of_date = _parse_date(as_of, "--as-of")
@@ -200,7 +200,7 @@ def run(
     try:
         # Importing the flow (pandas, Great Expectations) overlaps the temporary server's start.
         with prefect_runtime(warmup=lambda: loaded.append(load_flow(flow))) as runtime:
-            result = loaded[0](params={"workspace": ws, "as_of": as_of_date})
+            result = loaded[0](params=flow_parameters(loaded[0], ws, as_of_date))
     except Exception as exc:  # the flow's own log above has the details; the user gets the reason in one line
         _fail(f"{flow} failed: {_first_line(exc)}")
     took = time.perf_counter() - started

@@ -39,6 +39,9 @@ FLOWS = (
     "problem-solution-metrics",
     "risk-aware-planning",
     "operational-transformation",
+    "improvement-initiative",
+    "risk-assessment",
+    "performance-review",
 )
 
 STORIES: dict[str, str] = {
@@ -2007,6 +2010,9 @@ def _config(fmt: str, seed: int, end: date, scale: float) -> dict[str, Any]:
                 "problem-solution-metrics": "#sre-problems",
                 "risk-aware-planning": "#pmo",
                 "operational-transformation": "#ops-transformation",
+                "improvement-initiative": "#ops-transformation",
+                "risk-assessment": "#risk-committee",
+                "performance-review": "#ops-leadership",
             },
             "severity_channels": {
                 "SEV1": "#inc-critical",

@@ -106,12 +106,23 @@ class Reply:
     output_tokens: int
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """The input Claude gave a forced tool (not yet validated: the caller checks it against its own model)."""
+
+    input: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+
+
 class Narrator(Protocol):
     """Writes a summary from a prompt, or raises NarrationFailed."""
 
     model: str | None
 
     def summarize(self, use: Use, system: str, prompt: str, max_tokens: int) -> Reply: ...
+
+    def call_tool(self, system: str, prompt: str, tool: ToolParam, max_tokens: int) -> ToolCall: ...
 
 
 class TemplateNarrator:
@@ -120,6 +131,9 @@ class TemplateNarrator:
     model: str | None = None
 
     def summarize(self, use: Use, system: str, prompt: str, max_tokens: int) -> Reply:
+        raise NarrationFailed("Claude not configured")
+
+    def call_tool(self, system: str, prompt: str, tool: ToolParam, max_tokens: int) -> ToolCall:
         raise NarrationFailed("Claude not configured")
 
 
@@ -145,14 +159,26 @@ class ClaudeNarrator:
         return f"ClaudeNarrator(model={self.model!r}, host={self._host!r})"
 
     def summarize(self, use: Use, system: str, prompt: str, max_tokens: int) -> Reply:
+        call = self.call_tool(system, prompt, TOOL, max_tokens)
+        try:
+            output = SummaryOutput.model_validate(call.input)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "input"
+            reason = f"Claude: tool input does not match the schema ({where})"
+            raise NarrationFailed(reason, call.input_tokens, call.output_tokens) from None
+        return Reply(output, call.input_tokens, call.output_tokens)
+
+    def call_tool(self, system: str, prompt: str, tool: ToolParam, max_tokens: int) -> ToolCall:
+        """One Messages API call that must answer by calling `tool`; its input, or NarrationFailed with one line."""
+        name = tool["name"]
         try:
             response = self._client.messages.create(
                 model=self._model,
                 max_tokens=max_tokens,
                 system=system,
                 messages=[UserMessageParam(role="user", content=prompt)],
-                tools=[TOOL],
-                tool_choice=ToolChoiceToolParam(type="tool", name=TOOL_NAME),
+                tools=[tool],
+                tool_choice=ToolChoiceToolParam(type="tool", name=name),
             )
         except anthropic.APITimeoutError:
             raise NarrationFailed(f"Claude: timed out after {self.timeout:g}s ({self.max_retries} retries)") from None
@@ -171,16 +197,13 @@ class ClaudeNarrator:
             raise NarrationFailed("Claude: the model declined to answer", tokens_in, tokens_out)
         if response.stop_reason == "max_tokens":
             raise NarrationFailed(f"Claude: answer cut off at the {max_tokens}-token budget", tokens_in, tokens_out)
-        calls = [b for b in response.content if b.type == "tool_use" and b.name == TOOL_NAME]
+        calls = [b for b in response.content if b.type == "tool_use" and b.name == name]
         if not calls:
-            raise NarrationFailed("Claude: no write_summary tool call in the answer", tokens_in, tokens_out)
-        try:
-            output = SummaryOutput.model_validate(calls[0].input)
-        except ValidationError as exc:
-            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "input"
-            reason = f"Claude: tool input does not match the schema ({where})"
-            raise NarrationFailed(reason, tokens_in, tokens_out) from None
-        return Reply(output, tokens_in, tokens_out)
+            raise NarrationFailed(f"Claude: no {name} tool call in the answer", tokens_in, tokens_out)
+        tool_input = calls[0].input
+        if not isinstance(tool_input, dict):
+            raise NarrationFailed("Claude: tool input does not match the schema (input)", tokens_in, tokens_out)
+        return ToolCall(tool_input, tokens_in, tokens_out)
 
 
 def _host(url: str) -> str:

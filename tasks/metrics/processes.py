@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -103,7 +104,7 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def _slug(name: str) -> str:
+def process_slug(name: str) -> str:
     """A process name as it appears in a stable headline key."""
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "process"
 
@@ -125,17 +126,36 @@ def _empty(note: str, available: bool) -> ProcessSection:
     return ProcessSection(name="processes", title="Processes", available=available, note=note, definitions=DEFINITIONS)
 
 
-def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSection:
-    """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end`."""
-    if events is None:
-        return _empty("The process_events dataset is not configured.", available=False)
-    end = _at(period.end)
+@dataclass(frozen=True)
+class MinedLog:
+    """The event log sorted by case, then start: per-event arrays and one row per case (hours since the epoch).
+
+    Arrays are aligned with the sorted events; `cases` is aligned with `bounds` (index of each case's first event).
+    Events ending after the report date are kept: they make their case incomplete.
+    """
+
+    key: np.ndarray  # case code per event
+    start: np.ndarray  # started_at, hours
+    end: np.ndarray  # ended_at, hours
+    activity: np.ndarray  # activity code per event
+    process: np.ndarray  # process code per event
+    first: np.ndarray  # True at a case's first event
+    wait: np.ndarray  # wait before the event (NaN at a case's first event), clipped at 0
+    wait0: np.ndarray  # the same with 0 at the first event
+    duration: np.ndarray  # hours
+    repeat: np.ndarray  # True when the activity already occurred in the case
+    bounds: np.ndarray  # index of each case's first event
+    case_of_event: np.ndarray  # index into `cases` per event
+    position: np.ndarray  # 0-based position of the event in its case
+    cases: pd.DataFrame  # process, last_end, lead, process_time, waiting, rework (+ first_start, case_id)
+    process_names: pd.Index
+    activity_names: pd.Index
+
+
+def mine_log(events: pd.DataFrame) -> MinedLog:
+    """Sort the log once and derive per-event waits, durations and rework, and per-case lead and process time."""
     start_h = _hours(events["started_at"])
     end_h = _hours(events["ended_at"])
-    later = int((end_h >= end).sum())
-    if len(events) - later == 0:
-        return _empty("No process activity ended before the end of the week.", available=True)
-
     # One sort of the whole log: by case, then by start; everything below is shifts and segment reductions.
     p_code, p_names = pd.factorize(events["process"])
     c_code, _ = pd.factorize(events["case_id"])
@@ -162,16 +182,54 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     bounds = np.flatnonzero(first)
     case_of_event = np.cumsum(first) - 1
     position = np.arange(len(key)) - bounds[case_of_event]
+    last_end = np.maximum.reduceat(en, bounds)
     cases = pd.DataFrame(
         {
             "process": proc[bounds],
-            "last_end": np.maximum.reduceat(en, bounds),
-            "lead": np.maximum.reduceat(en, bounds) - st[bounds],
+            "last_end": last_end,
+            "lead": last_end - st[bounds],
             "process_time": np.add.reduceat(duration, bounds),
             "waiting": np.add.reduceat(wait0, bounds),
             "rework": np.add.reduceat(repeat.astype("int64"), bounds) > 0,
+            "first_start": st[bounds],
         }
     )
+    cases["case_id"] = events["case_id"].to_numpy()[order[bounds]]
+    return MinedLog(
+        key=key,
+        start=st,
+        end=en,
+        activity=act,
+        process=proc,
+        first=first,
+        wait=wait,
+        wait0=wait0,
+        duration=duration,
+        repeat=repeat,
+        bounds=bounds,
+        case_of_event=case_of_event,
+        position=position,
+        cases=cases,
+        process_names=p_names,
+        activity_names=a_names,
+    )
+
+
+def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSection:
+    """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end`."""
+    if events is None:
+        return _empty("The process_events dataset is not configured.", available=False)
+    end = _at(period.end)
+    later = int((_hours(events["ended_at"]) >= end).sum())
+    if len(events) - later == 0:
+        return _empty("No process activity ended before the end of the week.", available=True)
+
+    log = mine_log(events)
+    en, act, proc = log.end, log.activity, log.process
+    wait, wait0, duration, repeat = log.wait, log.wait0, log.duration, log.repeat
+    case_of_event, position = log.case_of_event, log.position
+    p_names, a_names = log.process_names, log.activity_names
+    cases = log.cases
 
     def completed_in(lo: float, hi: float) -> np.ndarray:
         return ((cases["last_end"] >= lo) & (cases["last_end"] < hi)).to_numpy()
@@ -252,7 +310,7 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
                 rework_rate=_opt(s["rework"], 4) if s is not None else None,
             )
         )
-        slug = _slug(name)
+        slug = process_slug(name)
         headlines += [
             Headline(
                 key=f"processes.{slug}.lead_p50_hours",

@@ -14,6 +14,20 @@ from typing import Any
 API_KEY = "sk-ant-standin-SECRET-key-0000"
 MODES = {"good", "malformed", "ungrounded", "overloaded", "slow", "refusal", "no_tool", "max_tokens", "server_error"}
 
+ROUTE_ANSWER: dict[str, Any] = {
+    "skill": "process_optimization",
+    "confidence": 0.9,
+    "reasons": ["The challenge asks to cut a process's cycle time (48 hours to 24)."],
+    "clarifying_questions": ["Is the 48 hours measured from order to shipment or to delivery?"],
+    "datasets": ["process_events"],
+    "figures": [
+        {"role": "current", "value": 48, "unit": "hours"},
+        {"role": "target", "value": 24, "unit": "hours"},
+    ],
+    "subject": "order fulfilment",
+}
+"""The `good` answer to the COO router's `route_challenge` tool (tasks.router); `tool_inputs` overrides it."""
+
 
 @dataclass
 class Recorded:
@@ -29,12 +43,15 @@ class Recorded:
 class AnthropicStandIn:
     """`with AnthropicStandIn() as api:`; point the SDK at `api.url`. `api.mode = "..."` sets every answer,
     `api.queue(...)` the next ones. Modes: good, malformed (tool input off the schema), ungrounded (a number not in
-    the figures), overloaded (529), server_error (500), slow (sleeps `slow_seconds`), refusal, no_tool, max_tokens."""
+    the figures), overloaded (529), server_error (500), slow (sleeps `slow_seconds`), refusal, no_tool, max_tokens.
+    The answer calls the tool the request forces (`tool_choice`): write_summary as above; any other tool gets
+    `tool_inputs[name]` (route_challenge defaults to ROUTE_ANSWER), and in `malformed` mode an input off any schema."""
 
     api_key: str = API_KEY
     mode: str = "good"
     slow_seconds: float = 2.0
     summary: str | None = None
+    tool_inputs: dict[str, Any] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     _queue: list[str] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -126,8 +143,14 @@ class AnthropicStandIn:
             tool_input = {"summary": ["not", "a", "string"], "extra": True}
         elif mode == "ungrounded":
             tool_input = {"summary": f"{summary} Costs rose by 42.7% overall.", "sentences": []}
+        tool_name = str((body.get("tool_choice") or {}).get("name") or "write_summary")
+        if tool_name != "write_summary":
+            default = ROUTE_ANSWER if tool_name == "route_challenge" else {}
+            tool_input = self.tool_inputs.get(tool_name, default)
+            if mode == "malformed":
+                tool_input = {"skill": ["not", "a", "skill"], "reasons": [], "extra": True}
         content: list[dict[str, Any]] = [
-            {"type": "tool_use", "id": f"toolu_{next(self._ids):04d}", "name": "write_summary", "input": tool_input}
+            {"type": "tool_use", "id": f"toolu_{next(self._ids):04d}", "name": tool_name, "input": tool_input}
         ]
         if mode == "refusal":
             content, stop_reason = [], "refusal"

@@ -1,0 +1,145 @@
+"""The daily brief: "What should I work on today?" answered at 07:30, at most ten lines with owner and source."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect import flow
+from prefect.states import State
+from pydantic import BaseModel, Field
+
+from opsflow.settings import get_settings
+from opsflow.timing import StageTimer
+from tasks.alerts import alert_on_failure
+from tasks.audit import history_for
+from tasks.brief import (
+    FLOW,
+    MAX_LINES,
+    ClosingLineSender,
+    brief_actions,
+    brief_lines,
+    brief_period,
+    save_brief_task,
+    select_brief_task,
+)
+from tasks.kpi_registry import kpis_with_registered_task
+from tasks.metrics.incidents import compute_incidents_task
+from tasks.metrics.kpis import compute_kpis_task
+from tasks.metrics.processes import compute_processes_task
+from tasks.metrics.projects import compute_projects_task
+from tasks.metrics.risks import compute_risks_task
+from tasks.metrics.sla import compute_sla_task
+from tasks.metrics.vendors import compute_vendors_task
+from tasks.prepare import load_workspace_data, not_usable
+from tasks.quality_report import quality_rows
+from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
+from tasks.slack import publish_to_slack, sender_from_settings
+
+
+class DailyBriefParams(BaseModel):
+    """Which day, from which workspace, how many lines, and whether to post: the Prefect UI's run form."""
+
+    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
+    as_of: date | None = Field(
+        None,
+        description="The day of the brief; the data is taken as known at 07:30 local time that day. Empty: today in "
+        "the workspace's time zone.",
+    )
+    limit: int = Field(MAX_LINES, ge=1, le=MAX_LINES, description="Lines in the brief (at most 10).")
+    post_to_slack: bool = Field(
+        True,
+        description="Post the brief to Slack when a token or webhook is configured (the report is saved anyway).",
+    )
+
+
+DEFAULT_PARAMS = DailyBriefParams()
+
+
+class DailyBriefResult(BaseModel):
+    """The brief's lines and where its report is."""
+
+    as_of: date
+    cutoff: datetime = Field(description="The instant the data is taken as known at (UTC).")
+    lines: list[str] = Field(description="What to do, owner, source; at most ten.")
+    closing: str = Field(description="Where to start, in one line.")
+    report_html: Path
+    report_markdown: Path
+    delivered: list[str] = Field(default_factory=list, description="One line per Slack channel.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+
+
+@flow(name="daily-brief", on_failure=[alert_on_failure])
+def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult | State:
+    """The day's urgent and important items from every dataset as known at 07:30, ten lines at most, to Slack."""
+    timer = StageTimer()
+    prepared = load_workspace_data(params.workspace, timer)
+    if prepared.reasons:
+        return not_usable(FLOW, prepared)
+    workspace, config, data = prepared.workspace, prepared.config, prepared.data
+    period = brief_period(params.as_of, config.timezone)
+
+    with timer("compute"):
+        incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
+        sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+        vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
+        projects = compute_projects_task(data.frame("projects"), data.frame("project_tasks"), period)
+        flagged = set(vendors.flagged_vendor_ids)
+        risks = compute_risks_task(
+            data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
+        )
+        processes = compute_processes_task(data.frame("process_events"), period)
+        history = history_for(workspace, config)
+        measured = [incidents, sla, vendors, projects, risks, processes]
+        kpis = compute_kpis_task(*kpis_with_registered_task(history, data, measured, period.as_of), period)
+        focus, brief = select_brief_task(
+            [incidents, sla, vendors, projects, risks, kpis, processes], period, params.limit
+        )
+
+    with timer("render"):
+        report = FlowReport(
+            flow=FLOW,
+            title=f"Daily brief: {period.as_of:%A %d %B %Y}",
+            company=config.company,
+            period_key=period.as_of.isoformat(),
+            subtitle=f"{config.company} · as known at {period.cutoff:%H:%M} {period.tz}",
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            focus=focus,
+            focus_title="Focus for today",
+            sections=[brief],
+            quality_rows=quality_rows(data, prepared.load_errors),
+            load_errors=prepared.load_errors,
+            timings=timer.seconds,
+        )
+        out = report_dir(workspace, FLOW, report.period_key)
+        paths = write_report_task(report, out, {})
+        save_brief_task(history, report, period.as_of)
+        publish_report_artifacts_task(report, paths)
+
+    delivered: list[str] = []
+    if params.post_to_slack:
+        with timer("deliver"):
+            results = publish_to_slack(
+                FLOW,
+                report.title,
+                report.period_key,
+                [],
+                brief_actions(focus),
+                paths["html"],
+                summary_markdown(report),
+                history,
+                config=config.slack,
+                sender=ClosingLineSender(sender_from_settings(get_settings(), out), focus.closing),
+            )
+            delivered = [f"{r.channel}: {r.status}" for r in results]
+    history.close()
+    return DailyBriefResult(
+        as_of=period.as_of,
+        cutoff=period.end.to_pydatetime(),
+        lines=brief_lines(focus),
+        closing=focus.closing,
+        report_html=paths["html"],
+        report_markdown=paths["markdown"],
+        delivered=delivered,
+        timings=timer.seconds,
+    )

@@ -1,0 +1,152 @@
+"""Problem -> solution -> metrics: a challenge routed to a skill, analysed on the data, planned, measured, tracked."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import flow
+from prefect.states import State
+from pydantic import BaseModel, Field
+
+from opsflow.period import Period
+from opsflow.settings import get_settings
+from opsflow.timing import StageTimer
+from tasks.alerts import alert_on_failure
+from tasks.audit import history_for
+from tasks.claude import UsageLog, narrator_from_settings
+from tasks.kpi_registry import register_kpis_task
+from tasks.prepare import load_workspace_data, not_usable
+from tasks.quality_report import quality_rows
+from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
+from tasks.router import Skill, route_task
+from tasks.slack import publish_to_slack
+from tasks.solution import (
+    FLOW,
+    action_plan_task,
+    analyse_task,
+    kpis_to_register,
+    router_section,
+    skill_sections,
+    smart_metrics_task,
+)
+
+ARTIFACT_TABLES = [("smart_metrics", "metrics"), ("plan", "actions"), ("analysis", "findings")]
+
+
+class ProblemSolutionParams(BaseModel):
+    """The challenge and who owns the result: the Prefect UI renders this as the run form."""
+
+    challenge: str = Field(
+        min_length=3,
+        max_length=2000,
+        description="The operational challenge in your words, e.g. 'order fulfilment takes 48 hours, we need 24' or "
+        "'Vendor X contract renews in 60 days, need to evaluate performance'.",
+    )
+    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
+    as_of: date | None = Field(
+        None,
+        description="Day the baseline is measured at (the week ending it). Empty: yesterday in the workspace's time "
+        "zone, the last complete day.",
+    )
+    owner: str | None = Field(None, description="Who owns the plan and the metrics (e.g. 'Head of Fulfilment').")
+    deadline: date | None = Field(None, description="When the targets are due. Empty: as_of + 90 days.")
+    register_kpis: bool = Field(
+        True, description="Register the SMART metrics as KPIs, so every weekly audit tracks them in its KPI section."
+    )
+    post_to_slack: bool = Field(
+        True,
+        description="Post the plan to Slack when a token or webhook is configured (the report is saved anyway).",
+    )
+
+
+class ProblemSolutionResult(BaseModel):
+    """What the router chose, what was registered, and where the report is."""
+
+    skill: Skill
+    router_source: str = Field(description="'claude' or 'rules'.")
+    subject: str | None
+    registered_kpis: list[str] = Field(default_factory=list)
+    report_html: Path
+    report_markdown: Path
+    delivered: list[str] = Field(default_factory=list, description="One line per Slack channel.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+
+
+def _as_of(as_of: date | None, timezone: str) -> date:
+    """The baseline's day: the given one, else yesterday (the last complete day) in the workspace's time zone."""
+    return as_of or date.fromordinal(datetime.now(ZoneInfo(timezone)).date().toordinal() - 1)
+
+
+def _run_key(as_of: date, challenge: str) -> str:
+    """One report folder and one Slack post per day and challenge."""
+    return f"{as_of.isoformat()}-{hashlib.sha256(challenge.encode()).hexdigest()[:8]}"
+
+
+@flow(name="problem-solution-metrics", on_failure=[alert_on_failure])
+def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionResult | State:
+    """A challenge, the skill it needs, that skill's findings on the data, a plan, and SMART metrics tracked weekly."""
+    timer = StageTimer()
+    prepared = load_workspace_data(params.workspace, timer)
+    if prepared.reasons:
+        return not_usable(FLOW, prepared)
+    workspace, config, data = prepared.workspace, prepared.config, prepared.data
+    period = Period(_as_of(params.as_of, config.timezone), config.timezone)
+    usage = UsageLog()
+
+    with timer("route"):
+        decision = route_task(params.challenge, narrator_from_settings(get_settings()), usage)
+    with timer("compute"):
+        sections = skill_sections(decision.skill, data, period)
+        analysis = analyse_task(decision, sections, data, period, params.owner)
+        smart = smart_metrics_task(decision, analysis, period, params.owner, params.deadline)
+        plan = action_plan_task(analysis, smart, period, params.owner)
+    history = history_for(workspace, config)
+    registered = register_kpis_task(history, kpis_to_register(smart, period)) if params.register_kpis else []
+
+    with timer("render"):
+        key = _run_key(period.as_of, params.challenge)
+        report = FlowReport(
+            flow=FLOW,
+            title=f"Problem to metrics: {decision.skill.label.lower()}",
+            company=config.company,
+            period_key=key,
+            subtitle=f"{config.company} · “{params.challenge[:200]}” · data as of {period.as_of:%d %b %Y}",
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            sections=[router_section(decision, params.owner), analysis.section, plan, smart],
+            quality_rows=quality_rows(data, prepared.load_errors),
+            load_errors=prepared.load_errors,
+            usage=usage.footer() if usage.calls else None,
+            timings=timer.seconds,
+        )
+        paths = write_report_task(report, report_dir(workspace, FLOW, key), {})
+        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+
+    delivered: list[str] = []
+    if params.post_to_slack:
+        with timer("deliver"):
+            results = publish_to_slack(
+                FLOW,
+                report.title,
+                key,
+                smart.headlines,
+                plan.actions,
+                paths["html"],
+                summary_markdown(report),
+                history,
+                config=config.slack,
+            )
+            delivered = [f"{r.channel}: {r.status}" for r in results]
+    history.close()
+    return ProblemSolutionResult(
+        skill=decision.skill,
+        router_source=decision.source,
+        subject=analysis.section.subject,
+        registered_kpis=registered,
+        report_html=paths["html"],
+        report_markdown=paths["markdown"],
+        delivered=delivered,
+        timings=timer.seconds,
+    )
