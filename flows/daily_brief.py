@@ -9,14 +9,12 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
 from tasks.audit import history_for
 from tasks.brief import (
     FLOW,
     MAX_LINES,
-    ClosingLineSender,
     brief_actions,
     brief_lines,
     brief_period,
@@ -34,7 +32,7 @@ from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.quality_report import quality_rows
 from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack, sender_from_settings
+from tasks.slack import publish_to_slack
 
 
 class DailyBriefParams(BaseModel):
@@ -129,7 +127,7 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
                 summary_markdown(report),
                 history,
                 config=config.slack,
-                sender=ClosingLineSender(sender_from_settings(get_settings(), out), focus.closing),
+                closing=focus.closing,
             )
             delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()

@@ -142,6 +142,7 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
                 history,
                 config=config.slack,
                 files=[p for k, p in paths.items() if k.startswith("chart:")],
+                closing=focus.closing,
             )
             delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -20,7 +19,6 @@ from tasks.metrics.focus import DEFINITIONS as FOCUS_DEFINITIONS
 from tasks.metrics.focus import LEVELS, FocusItem, FocusSection, LeftOutRow, build_focus
 from tasks.present import headline_values
 from tasks.report import FlowReport
-from tasks.slack import Progress, SlackMessage, SlackSender, enforce_limits, escape_mrkdwn
 
 FLOW = "daily-brief"
 BRIEF_CUTOFF = time(7, 30)
@@ -221,28 +219,6 @@ def brief_actions(focus: FocusSection) -> list[Action]:
 def brief_lines(focus: FocusSection) -> list[str]:
     """The brief's lines as plain text: what, owner, source."""
     return [f"{i.text} ({i.owner}): {i.source}" for i in _items_by_rank(focus)]
-
-
-class ClosingLineSender:
-    """Any Slack sender, with the focus's closing line added to the main message after the lines (and used as the
-    notification text), so the post reads like the seed's brief: the lines, then where to start."""
-
-    def __init__(self, inner: SlackSender, closing: str) -> None:
-        self.inner = inner
-        self.kind = inner.kind
-        self.closing = closing
-
-    def __repr__(self) -> str:
-        return f"ClosingLineSender({self.inner!r})"
-
-    def send(self, message: SlackMessage, progress: Progress, on_step: Callable[[Progress], None]) -> Progress:
-        line = escape_mrkdwn(self.closing)
-        blocks = list(message.blocks)
-        closing_block = {"type": "section", "text": {"type": "mrkdwn", "text": f"*{line}*"}}
-        blocks.insert(max(len(blocks) - 1, 0), closing_block)  # before the "full report" context line
-        text = f"Focus for today ({escape_mrkdwn(message.period_key)}): {line}"
-        updated = message.model_copy(update={"blocks": enforce_limits(blocks), "text": text[:3000]})
-        return self.inner.send(updated, progress, on_step)
 
 
 def save_brief(history: HistoryStore, report: FlowReport, as_of: date) -> None:

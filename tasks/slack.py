@@ -221,6 +221,7 @@ def build_message(
     details_md: str,
     files: list[Path],
     channel: str = "#ops",
+    closing: str | None = None,
 ) -> SlackMessage:
     """The Block Kit message of a report: header, headline figures as fields, the focus list, a link; details in
     the thread. Every data-derived string is escaped and every Block Kit limit holds."""
@@ -239,6 +240,8 @@ def build_message(
         blocks.append(_section("*What to do next*\n" + "\n".join(lines)))
     else:
         blocks.append(_section("*What to do next*\nNothing needs action this period."))
+    if closing:
+        blocks.append(_section(f"*{escape_mrkdwn(closing)}*"))
     if report_link:
         where = _link(report_link, "Open the full report")
     elif files:
@@ -249,7 +252,8 @@ def build_message(
 
     thread_blocks = [_section(piece) for piece in _chunks(markdown_to_mrkdwn(details_md), MAX_SECTION_TEXT)]
     first = ", ".join(f"{h.label} {_number(h.value, h.unit)}" for h in headlines[:3])
-    text = escape_mrkdwn(f"{title} ({period_key})" + (f": {first}" if first else ""))
+    summary = first or (closing or "")
+    text = escape_mrkdwn(f"{title} ({period_key})" + (f": {summary}" if summary else ""))
     return SlackMessage(
         flow=flow,
         period_key=period_key,
@@ -668,6 +672,7 @@ def publish_to_slack(
     severities: Iterable[str] = (),
     settings: Settings | None = None,
     sender: SlackSender | None = None,
+    closing: str | None = None,
 ) -> list[DeliveryResult]:
     """Call at the end of a flow, after the report is written: posts to each channel once (as Prefect tasks), and
     raises DeliveryError (so the flow run ends Failed saying delivery failed) if any channel did not take it."""
@@ -679,7 +684,9 @@ def publish_to_slack(
     results: list[DeliveryResult] = []
     failures: list[str] = []
     for channel in channels_for(config, flow, severities):
-        message = build_message(flow, title, period_key, headlines, focus, link, details_md, uploads, channel=channel)
+        message = build_message(
+            flow, title, period_key, headlines, focus, link, details_md, uploads, channel=channel, closing=closing
+        )
         try:
             results.append(deliver_task(message, sender, history))
         except DeliveryError as exc:

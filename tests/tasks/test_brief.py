@@ -7,7 +7,7 @@ from datetime import date, time
 from pathlib import Path
 
 from opsflow.findings import Action, Section, Urgency
-from tasks.brief import BriefPeriod, ClosingLineSender, brief_lines, brief_period, day_group, select_brief
+from tasks.brief import BriefPeriod, brief_lines, brief_period, day_group, select_brief
 from tasks.slack import FileSender, Progress, build_message
 
 DAY = date(2026, 3, 11)  # a Wednesday
@@ -78,9 +78,9 @@ def test_limit_never_exceeds_ten() -> None:
 
 def test_closing_line_goes_into_the_post(tmp_path: Path) -> None:
     message = build_message("daily-brief", "Daily brief", "2026-03-11", [], [_a("open_major_incident", "incident I1")],
-                            None, "", [], channel="#ops-daily")  # fmt: skip
-    sender = ClosingLineSender(FileSender(tmp_path), "1 urgent: 1 active incident. Start with <!channel> I1.")
-    assert sender.kind == "file"
+                            None, "", [], channel="#ops-daily",
+                            closing="1 urgent: 1 active incident. Start with <!channel> I1.")  # fmt: skip
+    sender = FileSender(tmp_path)
     sender.send(message, Progress(), lambda p: None)
     posted = json.loads((tmp_path / "slack-payload.json").read_text(encoding="utf-8"))["messages"][0]
     blocks = posted["chat.postMessage"]["blocks"]
