@@ -30,6 +30,8 @@ FLOWS: dict[str, str] = {
     "performance-review": "flows.performance_review:performance_review",
     "daily-brief": "flows.daily_brief:daily_brief",
     "problem-solution-metrics": "flows.problem_solution_metrics:problem_solution_metrics",
+    "risk-aware-planning": "flows.risk_aware_planning:risk_aware_planning",
+    "risk-assessment": "flows.risk_assessment:risk_assessment",
 }
 """Every flow `opsflow run NAME` can start: name -> `module:attribute`. Adding a flow is one line here.
 

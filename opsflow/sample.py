@@ -2099,6 +2099,8 @@ def write_sample(
     (out / CONFIG_FILE).write_text(header + text, encoding="utf-8")
     # Imported here: the drill scenarios belong to the continuity flow, which the generator does not otherwise need.
     from tasks.drill import write_sample_drills
+    from tasks.planning import write_sample_initiative
 
     write_sample_drills(out)
+    write_sample_initiative(out)
     return rows

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure  # noqa: E402
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"]
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (and closed, so long runs do not accumulate figures)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -63,7 +64,7 @@ def line_chart(
         ax.legend(fontsize=8, loc="best", frameon=False)
     ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d %b"))
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def grouped_bar_chart(
@@ -100,7 +101,7 @@ def grouped_bar_chart(
     ax.grid(axis="y", alpha=0.3)
     if len(groups) > 1:
         ax.legend(fontsize=8, frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def heatmap_5x5(title: str, counts: Sequence[Sequence[int]]) -> bytes:
@@ -122,7 +123,7 @@ def heatmap_5x5(title: str, counts: Sequence[Sequence[int]]) -> bytes:
     ax.set_xlabel("impact")
     ax.set_ylabel("likelihood")
     ax.set_title(title, fontsize=11, loc="left")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _score_colour(score: int) -> str:

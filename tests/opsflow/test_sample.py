@@ -70,7 +70,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(tmp_path: Path) -> None:
     data_files = [f for f in files if f.parts[0] == "data"]
     # One file per dataset, opsflow.yaml, and the continuity drill scenarios (drills/*.yaml).
     assert len(data_files) == len(DATASETS) and Path("opsflow.yaml") in files
-    assert any(f.parts[0] == "drills" for f in files)
+    assert any(f.parts[0] == "drills" for f in files) and any(f.parts[0] == "initiatives" for f in files)
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
     assert (tmp_path / "a/data/incidents.csv").read_bytes() != (tmp_path / "c/data/incidents.csv").read_bytes()
