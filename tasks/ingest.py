@@ -950,8 +950,7 @@ def load_dataset(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset:
 
 
 def _load_all(workspace: Path, config: WorkspaceConfig) -> tuple[dict[str, LoadedDataset], dict[str, DataSourceError]]:
-    contracts = load_contracts()
-    order = [n for n in contracts if n in config.sources] + [n for n in config.sources if n not in contracts]
+    order = load_order(config)
     loaded: dict[str, LoadedDataset] = {}
     failed: dict[str, DataSourceError] = {}
     for name in order:
@@ -986,6 +985,28 @@ def _load_workspace_retrying(
     return loaded, {name: str(exc) for name, exc in failed.items()}
 
 
+def load_source(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset | str:
+    """One dataset, or its one-line error; an unreachable source fails the attempt so Prefect retries it first.
+
+    Returning the error (rather than raising) keeps a bad file out of Prefect's failed-task tracebacks: the user
+    gets the one line, and the other datasets load in parallel regardless.
+    """
+    try:
+        return load_dataset(name, spec, workspace)
+    except DataSourceError as exc:
+        log.warning("%s: %s", name, exc)
+        attempt = prefect_task_run.run_count  # 0 outside a Prefect task run: nothing would retry it
+        if attempt and should_retry({name: exc}, attempt):
+            raise
+        return str(exc)
+
+
+def load_order(config: WorkspaceConfig) -> list[str]:
+    """The configured datasets, contract datasets first in dependency order."""
+    contracts = load_contracts()
+    return [n for n in contracts if n in config.sources] + [n for n in config.sources if n not in contracts]
+
+
 def should_retry(failed: dict[str, DataSourceError], run_count: int, retries: int = LOAD_RETRIES) -> bool:
     """Fail this attempt so Prefect retries it: a source was unreachable and attempts remain (run_count is 1-based)."""
     transient = any(isinstance(exc, SourceUnavailableError) for exc in failed.values())
@@ -999,6 +1020,13 @@ load_dataset_task = task(
     retry_delay_seconds=LOAD_RETRY_DELAYS,
     retry_condition_fn=is_transient,
 )(load_dataset)
+load_source_task = task(
+    name="load_source",
+    cache_policy=NO_CACHE,
+    retries=LOAD_RETRIES,
+    retry_delay_seconds=LOAD_RETRY_DELAYS,
+    retry_condition_fn=is_transient,
+)(load_source)
 load_workspace_task = task(
     name="load_workspace",
     cache_policy=NO_CACHE,

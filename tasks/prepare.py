@@ -10,7 +10,7 @@ from prefect.states import Failed, State
 from opsflow.config import WorkspaceConfig, load_config
 from opsflow.datasets import OpsData
 from opsflow.timing import StageTimer
-from tasks.ingest import load_workspace_task
+from tasks.ingest import load_order, load_source_task
 from tasks.validate import validate_workspace_task
 from tasks.workspace import ensure_workspace
 
@@ -55,7 +55,16 @@ def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> Wor
     workspace = ensure_workspace(workspace)
     config = load_config(workspace)
     with timer("load"):
-        loaded, load_errors = load_workspace_task(workspace, config)
+        # One task per dataset on the flow's task runner: they read in parallel (threads by default, a Dask
+        # cluster when the flow is given a DaskTaskRunner).
+        futures = {name: load_source_task.submit(name, config.sources[name], workspace) for name in load_order(config)}
+        loaded, load_errors = {}, {}
+        for name, future in futures.items():
+            outcome = future.result()
+            if isinstance(outcome, str):
+                load_errors[name] = outcome
+            else:
+                loaded[name] = outcome
     with timer("validate"):
         data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR)
     return WorkspaceData(workspace, config, data, load_errors)

@@ -523,3 +523,11 @@ def test_only_unreachable_sources_are_retried() -> None:
     assert should_retry({"incidents": unreachable}, run_count=3)
     assert not should_retry({"incidents": unreachable}, run_count=4)
     assert not should_retry({"incidents": missing}, run_count=1)
+
+
+def test_load_source_returns_the_one_line_error_instead_of_raising(tmp_path: Path) -> None:
+    from tasks.ingest import load_source
+
+    spec = SourceSpec(type="csv", path="data/missing.csv")
+    outcome = load_source("incidents", spec, tmp_path)
+    assert isinstance(outcome, str) and "missing.csv" in outcome and "\n" not in outcome
