@@ -139,6 +139,28 @@ def _quality_table(data: Any, load_errors: dict[str, str]) -> list[str]:
     return lines
 
 
+QUARANTINE_LINES = 5
+"""Quarantined rows shown per dataset on the console; the quarantine file and the report have them all."""
+
+
+def _quarantine_lines(data: Any) -> list[str]:
+    """One line per quarantined row (the first few per dataset): source, row, and what is wrong with it."""
+    from opsflow.datasets import REASON, ROW
+
+    lines = []
+    for name, ds in data.datasets.items():
+        q = ds.quality
+        if not q.rows_quarantined:
+            continue
+        for _, row in ds.quarantine.head(QUARANTINE_LINES).iterrows():
+            lines.append(f"{q.source} row {row[ROW]}: {row[REASON]}")
+        more = q.rows_quarantined - min(q.rows_quarantined, QUARANTINE_LINES)
+        where = q.quarantine_path or "the data-quality report"
+        if more:
+            lines.append(f"  ... and {more:,} more {name} rows in {where}")
+    return lines
+
+
 @app.command()
 def validate(
     workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
@@ -166,6 +188,8 @@ def validate(
         typer.echo(line)
     for name, error in sorted(load_errors.items()):
         typer.echo(f"{name}: {error}")
+    for line in _quarantine_lines(data):
+        typer.echo(line)
     for kind, path in written.items():
         typer.echo(f"Report ({kind}): {path}")
     reasons = unusable_reasons(data, load_errors)
