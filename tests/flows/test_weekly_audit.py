@@ -96,3 +96,33 @@ def test_posts_once_per_week_through_the_slack_api(workspace: Path, monkeypatch:
             else (slack.posts()[0]["blocks"][0])
         )
         assert "Weekly operational audit" in header["text"]["text"]
+
+
+@pytest.mark.slow
+def test_summary_from_claude_when_grounded_and_template_when_not(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.standins.anthropic_api import API_KEY, AnthropicStandIn
+
+    with AnthropicStandIn() as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        get_settings.cache_clear()
+        good = _run(workspace, post_to_slack=False)
+        assert good.summary_source == "claude"
+        html = good.report_html.read_text(encoding="utf-8")
+        assert "Written by Claude from the computed figures" in html and "output tokens" in html
+        [request] = api.requests
+        assert request.body["max_tokens"] == 300  # the seed's performance-analysis budget
+
+        api.mode = "ungrounded"  # the answer cites 42.7%, which is in no figure
+        bad = _run(workspace, post_to_slack=False)
+        assert bad.summary_source == "template"
+        html = bad.report_html.read_text(encoding="utf-8")
+        assert "number 42.7% is not in the figures" in html
+        summary = html.split('<p class="summary">', 1)[1].split("</p>", 1)[0]
+        assert "42.7" not in summary, "the rejected text never reaches the report"
+    out = bad.report_html.parent
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".md", ".json"}:
+            assert API_KEY not in path.read_text(encoding="utf-8"), path
