@@ -87,6 +87,9 @@ class SummaryOutput(BaseModel):
         return " ".join([self.summary.strip(), *(s.strip() for s in self.sentences if s.strip())])
 
 
+NOT_CONFIGURED = "Claude not configured"
+
+
 class NarrationFailed(Exception):
     """The narrator gave no usable answer; the message is one line for the report (never a secret)."""
 
@@ -131,10 +134,10 @@ class TemplateNarrator:
     model: str | None = None
 
     def summarize(self, use: Use, system: str, prompt: str, max_tokens: int) -> Reply:
-        raise NarrationFailed("Claude not configured")
+        raise NarrationFailed(NOT_CONFIGURED)
 
     def call_tool(self, system: str, prompt: str, tool: ToolParam, max_tokens: int) -> ToolCall:
-        raise NarrationFailed("Claude not configured")
+        raise NarrationFailed(NOT_CONFIGURED)
 
 
 class ClaudeNarrator:
@@ -438,7 +441,9 @@ def _fallback(
     tokens_out: int,
     usage: UsageLog | None,
 ) -> Narrative:
-    _log(logging.WARNING, f"{reason}: using the deterministic {use} summary")
+    # No key is a choice, not a fault: say it once at INFO; a configured Claude that failed is a WARNING.
+    level = logging.INFO if reason == NOT_CONFIGURED else logging.WARNING
+    _log(level, f"{reason}: using the deterministic {use} summary")
     cost = estimate_cost(model, tokens_in, tokens_out) if model else None
     if usage is not None and model:  # a failed call that reached the API still cost tokens
         usage.record(UsageCall(use, model, tokens_in, tokens_out, cost, "fell back"))
