@@ -1,6 +1,6 @@
 # make demo: run the weekly flow on ./workspace (made from the sample company on first use).
 # make test: the whole test suite, slow integration tests included (what CI runs).
-# make check: lint and type-check. make bench: the speed table.
+# make check: lint and type-check. make bench: the speed table. make server: Prefect server, UI, deployments, worker.
 # Installs happen once per change of pyproject.toml (stamp files in .venv), so repeated targets start at once.
 
 PYTHON ?= python3.11
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test check bench clean-install
+.PHONY: demo test check bench server clean-install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ test: $(INSTALLED_DEV)
 
 check: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
-	$(BIN)/mypy flows tasks opsflow
+	$(BIN)/mypy flows tasks opsflow deployments
+
+# make server: Prefect server + UI on 127.0.0.1:4200, the opsflow pool, every deployment, a worker; Ctrl-C stops all.
+server: $(INSTALLED)
+	$(BIN)/python -m deployments.server $(SERVER_ARGS)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
