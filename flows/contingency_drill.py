@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.states import Failed, State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -38,9 +39,7 @@ from tasks.metrics.risks import compute_risks_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 ARTIFACT_TABLES = [
     ("readiness", "findings"),
@@ -52,19 +51,17 @@ ARTIFACT_TABLES = [
 SECTION_CHARTS = {"readiness": ["recovery-vs-rto"], "history": ["readiness-trend"]}
 
 
-class ContingencyDrillParams(BaseModel):
+class ContingencyDrillParams(WorkspaceParams):
     """Which scenario to drill, in which workspace, and how: the Prefect UI renders this as the run form."""
 
-    workspace: Path = Field(
-        Path("workspace"), description="Workspace folder: holds opsflow.yaml, the exports and drills/."
-    )
+    workspace: Path = workspace_field("Workspace folder: holds opsflow.yaml, the exports and drills/.")
     scenario: str | None = Field(
         None,
         description="Scenario id from drills/*.yaml. Empty: the one with the highest residual risk x days since it "
         "was last exercised.",
     )
-    as_of: date | None = Field(
-        None, description="Day the drill is recorded on and readiness is judged at. Empty: today (workspace time zone)."
+    as_of: date | None = date_field(
+        "Day the drill is recorded on and readiness is judged at. Empty: today (workspace time zone)."
     )
     run_probes: bool = Field(
         True,
@@ -73,10 +70,7 @@ class ContingencyDrillParams(BaseModel):
     cycle_days: int = Field(
         90, ge=1, le=3650, description="Every critical service must be drilled at least once in this many days."
     )
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = ContingencyDrillParams()
@@ -165,21 +159,18 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
         key = f"{scenario.id}-{period.as_of.isoformat()}"
         usage = UsageLog()
         summary = drill_summary_task(scenario, run, readiness, impact, narrator_from_settings(get_settings()), usage)
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Contingency drill: {scenario.title}",
-            company=config.company,
-            period_key=key,
+        report = new_report(
+            FLOW,
+            f"Contingency drill: {scenario.title}",
+            key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · {period.as_of:%d %B %Y} · {run.outcome} · readiness {readiness.score}/100",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             focus_title="Action items",
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=SECTION_CHARTS,
         )
         paths = write_report_task(report, report_dir(workspace, FLOW, key), build_drill_charts(readiness, past))
@@ -192,19 +183,9 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                key,
-                drill_headlines(sections),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
+            delivered = post_report(
+                report, paths, history, config.slack, drill_headlines(sections), focus_actions(focus)
             )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()
     return ContingencyDrillResult(
         scenario=scenario.id,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
 from tasks.audit import history_for
@@ -30,25 +31,18 @@ from tasks.metrics.risks import compute_risks_task
 from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 
-class DailyBriefParams(BaseModel):
+class DailyBriefParams(WorkspaceParams):
     """Which day, from which workspace, how many lines, and whether to post: the Prefect UI's run form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    as_of: date | None = Field(
-        None,
-        description="The day of the brief; the data is taken as known at 07:30 local time that day. Empty: today in "
-        "the workspace's time zone.",
+    as_of: date | None = date_field(
+        "The day of the brief; the data is taken as known at 07:30 local time that day. Empty: today in "
+        "the workspace's time zone."
     )
     limit: int = Field(MAX_LINES, ge=1, le=MAX_LINES, description="Lines in the brief (at most 10).")
-    post_to_slack: bool = Field(
-        True,
-        description="Post the brief to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field("the brief")
 
 
 DEFAULT_PARAMS = DailyBriefParams()
@@ -95,19 +89,16 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
         )
 
     with timer("render"):
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Daily brief: {period.as_of:%A %d %B %Y}",
-            company=config.company,
-            period_key=period.as_of.isoformat(),
+        report = new_report(
+            FLOW,
+            f"Daily brief: {period.as_of:%A %d %B %Y}",
+            period.as_of.isoformat(),
+            prepared,
+            timer,
             subtitle=f"{config.company} · as known at {period.cutoff:%H:%M} {period.tz}",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             focus=focus,
             focus_title="Focus for today",
             sections=[brief],
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            timings=timer.seconds,
         )
         out = report_dir(workspace, FLOW, report.period_key)
         paths = write_report_task(report, out, {})
@@ -117,19 +108,7 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                report.period_key,
-                [],
-                brief_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                closing=focus.closing,
-            )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
+            delivered = post_report(report, paths, history, config.slack, [], brief_actions(focus), focus.closing)
     history.close()
     return DailyBriefResult(
         as_of=period.as_of,

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, workspace_field
 from opsflow.period import last_complete_week_end
 from tasks.prepare import DataNotUsableError, load_workspace_data, not_usable
 from tasks.quality_report import publish_quality_artifacts_task, write_quality_report_task
@@ -20,15 +21,11 @@ ARTIFACT_KEY = "data-quality"
 __all__ = ["DataNotUsableError", "DataCheckParams", "DataCheckResult", "data_check"]
 
 
-class DataCheckParams(BaseModel):
+class DataCheckParams(WorkspaceParams):
     """What to check: the Prefect UI renders these fields as the run form."""
 
-    workspace: Path = Field(
-        Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports it names."
-    )
-    as_of: date | None = Field(
-        None, description="Last day of the reporting week, used in the report title (default: last Sunday)."
-    )
+    workspace: Path = workspace_field("Workspace folder: holds opsflow.yaml and the exports it names.")
+    as_of: date | None = date_field("Last day of the reporting week, used in the report title (default: last Sunday).")
 
 
 DEFAULT_PARAMS = DataCheckParams()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Headline, Section
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -19,9 +20,7 @@ from tasks.kpi_registry import register_kpis_task
 from tasks.metrics.focus import build_focus_task
 from tasks.metrics.processes import process_slug
 from tasks.prepare import load_workspace_data, not_usable
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.summary import summary_figures
 from tasks.transformation import (
     TRANSFORMATION_CHARTS,
@@ -63,17 +62,16 @@ SLACK_KEYS = (
 )
 
 
-class TransformationParams(BaseModel):
+class TransformationParams(WorkspaceParams):
     """Which process to transform, over which window, with which targets: the Prefect UI renders this as the form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
     process: str = Field(
         "order_fulfilment",
         description="Process name as in the event log's `process` column (the sample has order_fulfilment, "
         "returns and customer_support).",
     )
-    as_of: date | None = Field(
-        None, description="Last day of the analysis window. Empty: the end of the last complete Monday-Sunday week."
+    as_of: date | None = date_field(
+        "Last day of the analysis window. Empty: the end of the last complete Monday-Sunday week."
     )
     window_days: int = Field(
         WINDOW_DAYS, ge=14, le=730, description="Days of completed cases the current state is measured on."
@@ -90,10 +88,9 @@ class TransformationParams(BaseModel):
     target_rework_rate: float | None = Field(
         None, ge=0, le=1, description="Rework-rate target (0..1). Empty: half the baseline rate."
     )
-    change_date: date | None = Field(
-        None,
-        description="When the change went live: cases started after it are compared with the baseline. Empty: the "
-        "first run's as_of.",
+    change_date: date | None = date_field(
+        "When the change went live: cases started after it are compared with the baseline. Empty: the "
+        "first run's as_of."
     )
     min_improvement: float = Field(
         MIN_IMPROVEMENT,
@@ -104,10 +101,7 @@ class TransformationParams(BaseModel):
     )
     owner: str | None = Field(None, description="Who owns the improvement (the KPIs and every project phase).")
     goal: str | None = Field(None, description="The goal in words (the KPIs' objective). Empty: built from targets.")
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = TransformationParams()
@@ -179,21 +173,18 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
             narrator_from_settings(get_settings()),
             usage,
         )
-        report = FlowReport(
-            flow=flow_name,
-            title=f"{title}: {params.process}, {period.as_of:%d %B %Y}",
-            company=config.company,
-            period_key=key,
+        report = new_report(
+            flow_name,
+            f"{title}: {params.process}, {period.as_of:%d %B %Y}",
+            key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · {params.window_days} days ending {period.as_of:%d %b %Y} ({period.tz})",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             focus_title="Next steps",
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=TRANSFORMATION_CHARTS,
         )
         charts = transformation_charts_task(state, plan.target_lead_p50_hours)
@@ -207,19 +198,8 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                flow_name,
-                report.title,
-                key,
-                _headlines(sections, params.process),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
-            )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
+            headlines = _headlines(sections, params.process)
+            delivered = post_report(report, paths, history, config.slack, headlines, focus_actions(focus))
     history.close()
     return TransformationResult(
         process=params.process,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from prefect import flow
@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Headline, Section
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -27,9 +28,7 @@ from tasks.performance import (
     save_review_task,
 )
 from tasks.prepare import load_workspace_data, not_usable
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.summary import summary_figures
 
 FLOW = "performance-review"
@@ -54,23 +53,18 @@ SLACK_KEYS = (
 )
 
 
-class PerformanceReviewParams(BaseModel):
+class PerformanceReviewParams(WorkspaceParams):
     """Which period to review, from which workspace, and whether to post: the Prefect UI renders this as the form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    period_start: date | None = Field(
-        None, description=f"First day of the review period. Empty: {DEFAULT_DAYS} days before the period's end + 1."
+    period_start: date | None = date_field(
+        f"First day of the review period. Empty: {DEFAULT_DAYS} days before the period's end + 1."
     )
-    period_end: date | None = Field(
-        None,
-        description="Last day of the review period: KPI status and OKR scores are as of this day. Empty: the end "
-        "of the last complete Monday-Sunday week.",
+    period_end: date | None = date_field(
+        "Last day of the review period: KPI status and OKR scores are as of this day. Empty: the end "
+        "of the last complete Monday-Sunday week."
     )
     bucket: TrendBucket = Field(TrendBucket.MONTH, description="Values per month or per week of the period.")
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = PerformanceReviewParams()
@@ -149,21 +143,18 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
             narrator_from_settings(get_settings()),
             usage,
         )
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Performance review: {start:%d %b %Y} to {period.as_of:%d %b %Y}",
-            company=config.company,
-            period_key=key,
+        report = new_report(
+            FLOW,
+            f"Performance review: {start:%d %b %Y} to {period.as_of:%d %b %Y}",
+            key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · KPIs, OKRs and the balanced scorecard ({period.tz})",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             focus_title="What to act on",
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=PERFORMANCE_CHARTS,
         )
         charts = performance_charts_task(review)
@@ -174,19 +165,7 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                key,
-                _headlines(sections),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
-            )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
+            delivered = post_report(report, paths, history, config.slack, _headlines(sections), focus_actions(focus))
     history.close()
     return PerformanceReviewResult(
         period_start=start,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.params import date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -19,10 +20,8 @@ from tasks.audit import history_for
 from tasks.claude import UsageLog, narrator_from_settings
 from tasks.kpi_registry import register_kpis_task
 from tasks.prepare import load_workspace_data, not_usable
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.router import Skill, route_task
-from tasks.slack import publish_to_slack
 from tasks.solution import (
     FLOW,
     action_plan_task,
@@ -36,6 +35,7 @@ from tasks.solution import (
 ARTIFACT_TABLES = [("smart_metrics", "metrics"), ("plan", "actions"), ("analysis", "findings")]
 
 
+# Not a WorkspaceParams: the challenge comes first in the form, and a base class's fields always come first.
 class ProblemSolutionParams(BaseModel):
     """The challenge and who owns the result: the Prefect UI renders this as the run form."""
 
@@ -45,21 +45,17 @@ class ProblemSolutionParams(BaseModel):
         description="The operational challenge in your words, e.g. 'order fulfilment takes 48 hours, we need 24' or "
         "'Vendor X contract renews in 60 days, need to evaluate performance'.",
     )
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    as_of: date | None = Field(
-        None,
-        description="Day the baseline is measured at (the week ending it). Empty: yesterday in the workspace's time "
-        "zone, the last complete day.",
+    workspace: Path = workspace_field()
+    as_of: date | None = date_field(
+        "Day the baseline is measured at (the week ending it). Empty: yesterday in the workspace's time "
+        "zone, the last complete day."
     )
     owner: str | None = Field(None, description="Who owns the plan and the metrics (e.g. 'Head of Fulfilment').")
     deadline: date | None = Field(None, description="When the targets are due. Empty: as_of + 90 days.")
     register_kpis: bool = Field(
         True, description="Register the SMART metrics as KPIs, so every weekly audit tracks them in its KPI section."
     )
-    post_to_slack: bool = Field(
-        True,
-        description="Post the plan to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field("the plan")
 
 
 class ProblemSolutionResult(BaseModel):
@@ -108,18 +104,15 @@ def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionRe
 
     with timer("render"):
         key = _run_key(period.as_of, params.challenge)
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Problem to metrics: {decision.skill.label.lower()}",
-            company=config.company,
-            period_key=key,
+        report = new_report(
+            FLOW,
+            f"Problem to metrics: {decision.skill.label.lower()}",
+            key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · “{params.challenge[:200]}” · data as of {period.as_of:%d %b %Y}",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             sections=[router_section(decision, params.owner), analysis.section, plan, smart],
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
         )
         paths = write_report_task(report, report_dir(workspace, FLOW, key), {})
         publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
@@ -127,18 +120,7 @@ def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionRe
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                key,
-                smart.headlines,
-                plan.actions,
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-            )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
+            delivered = post_report(report, paths, history, config.slack, smart.headlines, plan.actions)
     history.close()
     return ProblemSolutionResult(
         skill=decision.skill,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Section
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -21,8 +22,7 @@ from tasks.metrics.risks import compute_risks_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.risk_scoring import (
     FLOW_ASSESSMENT as FLOW,
 )
@@ -37,25 +37,19 @@ from tasks.risk_scoring import (
     save_assessment_task,
     template_assessment_summary,
 )
-from tasks.slack import publish_to_slack
 from tasks.summary import summary_figures
 
 ARTIFACT_TABLES = [("risk_assessment", "treatment_plan")]
 
 
-class RiskAssessmentParams(BaseModel):
+class RiskAssessmentParams(WorkspaceParams):
     """Which register to re-assess and when: the Prefect UI renders this as the run form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    as_of: date | None = Field(
-        None,
-        description="Assessment date: the evidence is the incidents and deliveries up to it. Empty: the end of the "
-        "last complete Monday-Sunday week.",
+    as_of: date | None = date_field(
+        "Assessment date: the evidence is the incidents and deliveries up to it. Empty: the end of the "
+        "last complete Monday-Sunday week."
     )
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = RiskAssessmentParams()
@@ -110,21 +104,18 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
             narrator_from_settings(get_settings()),
             usage,
         )
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Risk assessment: {period.as_of:%d %B %Y}",
-            company=config.company,
-            period_key=period.key,
+        report = new_report(
+            FLOW,
+            f"Risk assessment: {period.as_of:%d %B %Y}",
+            period.key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · the open risk register against the evidence up to {period.as_of:%d %b %Y}",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             focus_title="Treatment decisions",
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=SECTION_CHARTS,
         )
         charts = assessment_charts_task(assessment)
@@ -135,19 +126,9 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                period.key,
-                assessment_slack_headlines(assessment),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
+            delivered = post_report(
+                report, paths, history, config.slack, assessment_slack_headlines(assessment), focus_actions(focus)
             )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()
     figures = {h.key: h.value for h in assessment.headlines}
     return RiskAssessmentResult(

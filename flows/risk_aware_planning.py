@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
 from prefect.states import Failed, State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -42,35 +43,28 @@ from tasks.planning import (
 from tasks.planning_schedule import critical_path_task, days_available, simulate_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.summary import summary_figures
 
 ARTIFACT_TABLES = [("schedule", "forecast"), ("schedule", "plan"), ("initiative_risks", "risks")]
 
 
-class RiskAwarePlanningParams(BaseModel):
+class RiskAwarePlanningParams(WorkspaceParams):
     """The initiative to plan and how to simulate it: the Prefect UI renders this as the run form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
     initiative_file: Path = Field(
         Path("initiatives/warehouse-automation.yaml"),
         description="Initiative YAML (objective, dates, budget, work packages with three-point estimates), relative "
         "to the workspace unless absolute. Ignored when an inline initiative is given.",
     )
     initiative: Initiative | None = Field(None, description="The initiative inline, instead of the file.")
-    as_of: date | None = Field(
-        None,
-        description="Planning date: risks are judged on the evidence up to it and work starts the day after unless "
-        "the initiative gives a start. Empty: the end of the last complete Monday-Sunday week.",
+    as_of: date | None = date_field(
+        "Planning date: risks are judged on the evidence up to it and work starts the day after unless "
+        "the initiative gives a start. Empty: the end of the last complete Monday-Sunday week."
     )
     iterations: int = Field(20_000, ge=10_000, le=1_000_000, description="Monte Carlo iterations (at least 10,000).")
     seed: int = Field(7, description="Random seed: the same seed and data give the same forecast.")
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = RiskAwarePlanningParams()
@@ -151,21 +145,18 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
             narrator_from_settings(get_settings()),
             usage,
         )
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Risk-aware plan: {initiative.name}",
-            company=config.company,
-            period_key=period_key,
+        report = new_report(
+            FLOW,
+            f"Risk-aware plan: {initiative.name}",
+            period_key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · planned {period.as_of:%d %b %Y} · {initiative.objective}",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             focus_title="Decisions for the plan",
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=SECTION_CHARTS,
         )
         charts = planning_charts_task(initiative, cpm, sim, risks_section, period.as_of)
@@ -176,19 +167,9 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                period_key,
-                slack_headlines(sections),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
+            delivered = post_report(
+                report, paths, history, config.slack, slack_headlines(sections), focus_actions(focus)
             )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()
     return RiskAwarePlanningResult(
         initiative=initiative.name,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -17,8 +18,7 @@ from tasks.claude import UsageLog, narrator_from_settings
 from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.vendor_review import (
     FLOW,
     ReviewDelivery,
@@ -43,11 +43,10 @@ ARTIFACT_TABLES = [("scorecard", "scorecard"), ("flagged", "flagged"), ("renewal
 AD_HOC = "not posted (a run restricted to vendor_ids is ad hoc)"
 
 
-class VendorSlaReviewParams(BaseModel):
+class VendorSlaReviewParams(WorkspaceParams):
     """Which day to review, which vendors, and what to post: the Prefect UI renders this as the run form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    as_of: date | None = Field(None, description="Day to review (data up to its end). Empty: today in the workspace.")
+    as_of: date | None = date_field("Day to review (data up to its end). Empty: today in the workspace.")
     digest: bool | None = Field(
         None, description="Post the full scorecard digest. Empty: only when as_of is a Friday (the weekly schedule)."
     )
@@ -56,8 +55,8 @@ class VendorSlaReviewParams(BaseModel):
         description="Review only these vendor ids (an ad-hoc look before a call: nothing is saved to history or "
         "posted). Empty: every vendor.",
     )
-    post_to_slack: bool = Field(
-        True, description="Post the daily alert (only when something changed) and the digest to Slack."
+    post_to_slack: bool = post_to_slack_field(
+        description="Post the daily alert (only when something changed) and the digest to Slack."
     )
 
 
@@ -115,20 +114,17 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
         flagged = flagged.model_copy(update={"notices": notices})
         sections = [scorecard, flagged, renewals, changes]
         summary = write_review_summary_task(scorecard, flagged, renewals, period, narrator, usage)
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Vendor SLA review: {period.as_of:%d %B %Y}",
-            company=config.company,
-            period_key=period_key,
+        report = new_report(
+            FLOW,
+            f"Vendor SLA review: {period.as_of:%d %B %Y}",
+            period_key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · 30 and 90 days to {period.as_of:%d %b %Y} ({period.tz})"
             + (f" · vendors {', '.join(sorted(only))}" if only else ""),
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts={"scorecard": ["vendor-ontime"]},
         )
         charts = review_charts_task(scorecard)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -35,9 +36,7 @@ from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
-from tasks.quality_report import quality_rows
-from tasks.report import FlowReport, publish_report_artifacts_task, report_dir, summary_markdown, write_report_task
-from tasks.slack import publish_to_slack
+from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 ARTIFACT_TABLES = [
     ("vendors", "scorecard"),
@@ -48,18 +47,13 @@ ARTIFACT_TABLES = [
 ]
 
 
-class WeeklyAuditParams(BaseModel):
+class WeeklyAuditParams(WorkspaceParams):
     """Which week to audit, from which workspace, and whether to post: the Prefect UI renders this as the run form."""
 
-    workspace: Path = Field(Path("workspace"), description="Workspace folder: holds opsflow.yaml and the exports.")
-    as_of: date | None = Field(
-        None,
-        description="Last day of the week to audit (usually a Sunday). Empty: the last complete Monday-Sunday week.",
+    as_of: date | None = date_field(
+        "Last day of the week to audit (usually a Sunday). Empty: the last complete Monday-Sunday week."
     )
-    post_to_slack: bool = Field(
-        True,
-        description="Post the summary to Slack when a token or webhook is configured (the report is saved anyway).",
-    )
+    post_to_slack: bool = post_to_slack_field()
 
 
 DEFAULT_PARAMS = WeeklyAuditParams()
@@ -110,20 +104,17 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         attach_previous(sections, load_previous_audit_task(history, period.as_of))
         usage = UsageLog()
         summary = write_summary_task(sections, focus, period, narrator_from_settings(get_settings()), usage)
-        report = FlowReport(
-            flow=FLOW,
-            title=f"Weekly operational audit: week ending {period.as_of:%d %B %Y}",
-            company=config.company,
-            period_key=period.key,
+        report = new_report(
+            FLOW,
+            f"Weekly operational audit: week ending {period.as_of:%d %B %Y}",
+            period.key,
+            prepared,
+            timer,
+            usage,
             subtitle=f"{config.company} · {period.week_start:%d %b} to {period.as_of:%d %b %Y} ({period.tz})",
-            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             summary=summary,
             focus=focus,
             sections=sections,
-            quality_rows=quality_rows(data, prepared.load_errors),
-            load_errors=prepared.load_errors,
-            usage=usage.footer() if usage.calls else None,
-            timings=timer.seconds,
             section_charts=SECTION_CHARTS,
         )
         charts = build_audit_charts_task(sections)
@@ -134,20 +125,9 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            results = publish_to_slack(
-                FLOW,
-                report.title,
-                period.key,
-                slack_headlines(sections),
-                focus_actions(focus),
-                paths["html"],
-                summary_markdown(report),
-                history,
-                config=config.slack,
-                files=[p for k, p in paths.items() if k.startswith("chart:")],
-                closing=focus.closing,
+            delivered = post_report(
+                report, paths, history, config.slack, slack_headlines(sections), focus_actions(focus), focus.closing
             )
-            delivered = [f"{r.channel}: {r.status}" for r in results]
     history.close()
     return WeeklyAuditResult(
         as_of=period.as_of,

@@ -1,8 +1,9 @@
-"""A flow's report: HTML (self-contained, charts inline) and Markdown files, and Prefect artifacts that mirror them."""
+"""A flow's report: HTML (self-contained, charts inline) and Markdown files, Prefect artifacts that mirror them, and
+its post to Slack."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,18 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, SerializeAsAny
 
-from opsflow.findings import Section
+from opsflow.config import SlackConfig
+from opsflow.findings import Action, Headline, Section
+from opsflow.history import HistoryStore
+from opsflow.timing import StageTimer
 from tasks.charts import data_uri
-from tasks.claude import Narrative
+from tasks.claude import Narrative, UsageLog
 from tasks.metrics.focus import FocusSection
+from tasks.prepare import WorkspaceData
 from tasks.present import SectionView, section_view, table_view
+from tasks.quality_report import quality_rows
 from tasks.render import render
+from tasks.slack import publish_to_slack
 
 
 class FlowReport(BaseModel):
@@ -42,6 +49,32 @@ class FlowReport(BaseModel):
 
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
+
+
+def new_report(
+    flow: str,
+    title: str,
+    period_key: str,
+    prepared: WorkspaceData,
+    timer: StageTimer,
+    usage: UsageLog | None = None,
+    **content: Any,
+) -> FlowReport:
+    """A flow's report with what every report carries filled in: company, generation time, data quality, load errors,
+    the Claude usage footer and the stage timings so far. `content` is the rest of FlowReport (subtitle, summary,
+    focus, focus_title, sections, section_charts)."""
+    return FlowReport(
+        flow=flow,
+        title=title,
+        company=prepared.config.company,
+        period_key=period_key,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        quality_rows=quality_rows(prepared.data, prepared.load_errors),
+        load_errors=prepared.load_errors,
+        usage=usage.footer() if usage is not None and usage.calls else None,
+        timings=timer.seconds,
+        **content,
+    )
 
 
 def report_dir(workspace: Path, flow: str, period_key: str | date) -> Path:
@@ -127,6 +160,33 @@ def publish_report_artifacts(
         )
         keys.append(key)
     return keys
+
+
+def post_report(
+    report: FlowReport,
+    paths: dict[str, Path],
+    history: HistoryStore,
+    config: SlackConfig,
+    headlines: list[Headline],
+    actions: list[Action],
+    closing: str | None = None,
+) -> list[str]:
+    """Post a written report to the flow's Slack channels with its charts, once per flow, period and channel; one line
+    per channel ("#ops: posted"). Not a task itself: publish_to_slack runs each channel's delivery as a task."""
+    results = publish_to_slack(
+        report.flow,
+        report.title,
+        report.period_key,
+        headlines,
+        actions,
+        paths["html"],
+        summary_markdown(report),
+        history,
+        config=config,
+        files=[p for k, p in paths.items() if k.startswith("chart:")],
+        closing=closing,
+    )
+    return [f"{r.channel}: {r.status}" for r in results]
 
 
 write_report_task = task(name="write_report", cache_policy=NO_CACHE)(write_report)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +19,10 @@ from tests.standins.slack_api import TOKEN, SlackStandIn
 
 
 @pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    write_sample_drills(ws)
-    yield ws
-    get_settings.cache_clear()
+def workspace(workspace: Path) -> Path:
+    """The flow tests' sample workspace with the sample drill scenarios."""
+    write_sample_drills(workspace)
+    return workspace
 
 
 def _point_at(ws: Path, primary: StandInEndpoint, standby: StandInEndpoint) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +13,6 @@ from opsflow.history import open_history
 from opsflow.settings import get_settings
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn, block_problems
-
-
-@pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    yield ws
-    get_settings.cache_clear()
 
 
 def _run(ws: Path, **kwargs: Any) -> DailyBriefResult:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +10,9 @@ import pytest
 from flows.improvement_initiative import GOAL, InitiativeParams, improvement_initiative
 from flows.operational_transformation import TransformationResult
 from opsflow.history import open_history
-from opsflow.settings import get_settings
 from tasks.kpi_registry import load_registered_kpis
 from tasks.transformation_control import HISTORY_FLOW
 from tests.conftest import SAMPLE_END
-
-
-@pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    yield ws
-    get_settings.cache_clear()
 
 
 def test_initiative_halves_the_lead_time_target_and_registers_its_kpis(workspace: Path) -> None:

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from flows.performance_review import PerformanceReviewParams, PerformanceReviewResult, performance_review
 from opsflow.history import open_history
-from opsflow.settings import get_settings
 from tests.conftest import SAMPLE_END
 
 START = SAMPLE_END - timedelta(days=89)
-
-
-@pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    yield ws
-    get_settings.cache_clear()
 
 
 def test_review_finds_the_sample_kpis_behind_and_every_perspective(workspace: Path) -> None:

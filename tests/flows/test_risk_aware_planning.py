@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +21,11 @@ OUT = Path("reports") / "risk-aware-planning" / f"warehouse-automation-{SAMPLE_E
 
 
 @pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    if not (ws / "initiatives" / "warehouse-automation.yaml").exists():
-        write_sample_initiative(ws)
-    yield ws
-    get_settings.cache_clear()
+def workspace(workspace: Path) -> Path:
+    """The flow tests' sample workspace with the sample initiative."""
+    if not (workspace / "initiatives" / "warehouse-automation.yaml").exists():
+        write_sample_initiative(workspace)
+    return workspace
 
 
 def _run(ws: Path, **kwargs: Any) -> RiskAwarePlanningResult:

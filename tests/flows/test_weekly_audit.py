@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,17 +15,6 @@ from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 
 SECTIONS = ["Incidents", "SLA compliance", "Vendors", "Projects", "Risks", "KPIs", "Processes"]
-
-
-@pytest.fixture
-def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws)
-    yield ws
-    get_settings.cache_clear()
 
 
 def _run(ws: Path, **kwargs: object) -> WeeklyAuditResult:

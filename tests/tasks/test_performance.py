@@ -10,7 +10,8 @@ from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.kpis import compute_kpis
 from tasks.performance import PerformanceSection, TrendBucket, performance_charts, review_performance
-from tests.tasks.metrics.test_kpis import frame, kpi, obs
+from tests.helpers import frame
+from tests.tasks.metrics.test_kpis import kpi, obs
 
 # Review period: 2025-06-01 .. 2025-07-31 (61 days); KPI status as of 2025-07-31.
 START, END = date(2025, 6, 1), date(2025, 7, 31)

@@ -21,7 +21,7 @@ from tasks.risk_scoring import (
     suggest_treatment,
     treatment_gap,
 )
-from tests.tasks.metrics.test_risks import frame
+from tests.helpers import frame
 
 PERIOD = Period(date(2026, 3, 29))  # evidence window: [2025-03-30, 2026-03-30) UTC
 

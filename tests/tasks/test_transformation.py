@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import pytest
 
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.transformation import (
@@ -21,6 +19,7 @@ from tasks.transformation import (
     resolve_baseline,
     transformation_charts,
 )
+from tests.helpers import event_log
 
 # Window of 14 days ending Sunday 2025-07-06 (UTC): cases whose last activity ends in [2025-06-23, 2025-07-07).
 PERIOD = Period(date(2025, 7, 6))
@@ -31,19 +30,7 @@ def ev(case: str, activity: str, start: str, end: str, process: str = OF) -> dic
     return {"case_id": case, "process": process, "activity": activity, "started_at": start, "ended_at": end}
 
 
-def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """An event log in the loaded dtypes of the process_events contract, plus ROW."""
-    df = pd.DataFrame(rows, columns=["case_id", "process", "activity", "started_at", "ended_at"])
-    for c in ("case_id", "process", "activity"):
-        df[c] = df[c].astype("string")
-    for c in ("started_at", "ended_at"):
-        df[c] = pd.to_datetime(df[c], utc=True)
-    df["resource"] = pd.Series([None] * len(df), dtype="string")
-    df[ROW] = range(2, len(df) + 2)
-    return df
-
-
-LOG = frame(
+LOG = event_log(
     [
         # A: lead 8:00 -> 17:00 = 9 h; process 2 + 1 + 1 = 4 h; waiting pack 2 + ship 3 = 5 h.
         ev("A", "pick", "2025-06-30 08:00", "2025-06-30 10:00"),

@@ -19,7 +19,8 @@ from tasks.transformation_control import (
     load_baselines,
     save_transformation_run,
 )
-from tests.tasks.test_transformation import OF, frame
+from tests.helpers import event_log
+from tests.tasks.test_transformation import OF
 
 
 def lognormal(seed: int, n: int, median: float = 10.0) -> np.ndarray:
@@ -81,7 +82,9 @@ def _cases(prefix: str, day: str, leads: np.ndarray) -> list[dict[str, object]]:
 def test_runs_are_stored_and_the_next_run_tests_against_the_first(tmp_path: Path) -> None:
     # Before: 60 cases of ~10 h completed in June; after the change (run of 2025-06-29): 60 cases of ~6 h in July.
     log = process_log(
-        frame(_cases("B", "2025-06-10", lognormal(1, 60)) + _cases("A", "2025-07-10", lognormal(2, 60, median=6.0))),
+        event_log(
+            _cases("B", "2025-06-10", lognormal(1, 60)) + _cases("A", "2025-07-10", lognormal(2, 60, median=6.0))
+        ),
         OF,
     )
     history = HistoryStore(f"sqlite:///{tmp_path / 'h.db'}")
@@ -91,7 +94,9 @@ def test_runs_are_stored_and_the_next_run_tests_against_the_first(tmp_path: Path
     save_transformation_run(history, log, first, 30, baseline, [state], None)
     # Another process's run is not a baseline for this one.
     other = Baseline(as_of=date(2025, 6, 1), window_days=30, lead_p50_hours=1.0, rework_rate=0.0)
-    save_transformation_run(history, process_log(frame([]), "returns"), Period(date(2025, 6, 1)), 30, other, [], None)
+    save_transformation_run(
+        history, process_log(event_log([]), "returns"), Period(date(2025, 6, 1)), 30, other, [], None
+    )
 
     later = Period(date(2025, 7, 27))
     runs = load_baselines(history, OF, later.as_of, None)
@@ -112,7 +117,7 @@ def test_after_cases_started_too_close_to_the_report_date_are_left_out() -> None
     # (1 h) has finished, a slow one has not. Keeping the quick one alone would bias the sample: both are left out.
     rows = _cases("B", "2025-06-10", np.full(30, 10.0)) + _cases("A", "2025-07-10", np.full(30, 10.0))
     rows += _cases("Q", "2025-07-27 19:00", np.array([1.0]))
-    log = process_log(frame(rows), OF)
+    log = process_log(event_log(rows), OF)
     control = control_step(log, BaselineRuns(), Period(date(2025, 7, 27)), change_date=date(2025, 6, 29))
     assert [s.cases for s in control.samples] == [30, 30]
     assert control.basis[1].rows_excluded == 1

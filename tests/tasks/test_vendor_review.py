@@ -45,8 +45,8 @@ from tasks.vendor_review import (
     vendor_incidents,
     weighted_score,
 )
+from tests.helpers import frame
 from tests.standins.anthropic_api import API_KEY, AnthropicStandIn
-from tests.tasks.metrics.test_vendors import frame
 
 PERIOD = Period(date(2024, 6, 30))  # 30 days: (2024-05-31, 2024-06-30]; previous 30: (2024-05-01, 2024-05-31]
 SCORING = VendorScoring(delivery=5, quality=3, responsiveness=2)  # normalised: 0.5, 0.3, 0.2

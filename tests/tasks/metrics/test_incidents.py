@@ -8,40 +8,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from opsflow.contract import contract
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.incidents import IncidentSection, compute_incidents
-
-_DTYPES: dict[str, Any] = {
-    "string": "string",
-    "list": "string",
-    "integer": "Int64",
-    "number": "float64",
-    "boolean": "boolean",
-}
+from tests.helpers import frame
 
 # The week is [2026-03-02, 2026-03-09) UTC; the month to date [2026-03-01, 2026-03-09);
 # 30 days back from the end: 2026-02-07; 90 days back: 2025-12-09.
 PERIOD = Period(date(2026, 3, 8))
 END = pd.Timestamp("2026-03-09", tz="UTC")
-
-
-def frame(dataset: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A frame with every contract column of `dataset`, typed as loading leaves it (docs/conventions.md)."""
-    data: dict[str, pd.Series] = {}
-    for name, col in contract(dataset).columns.items():
-        values = pd.Series([r.get(name) for r in rows], dtype=object)
-        if col.type == "date":
-            data[name] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif col.type == "datetime":
-            data[name] = pd.to_datetime(values, utc=True)
-        else:
-            data[name] = values.astype(_DTYPES[col.type])
-    out = pd.DataFrame(data)
-    out[ROW] = range(2, len(rows) + 2)
-    return out
 
 
 def inc(incident_id: str, service: str, severity: str, opened_at: str, **extra: Any) -> dict[str, Any]:
@@ -375,8 +350,15 @@ def test_repeat_cluster_with_a_major_incident_asks_for_a_problem_record() -> Non
     log = frame(
         "incidents",
         [
-            inc("M1", "api", "SEV2", "2026-03-01 10:00", root_cause="cache", resolved_at="2026-03-01 12:00",
-                postmortem_status="complete"),  # fmt: skip
+            inc(
+                "M1",
+                "api",
+                "SEV2",
+                "2026-03-01 10:00",
+                root_cause="cache",
+                resolved_at="2026-03-01 12:00",
+                postmortem_status="complete",
+            ),
             inc("M2", "api", "SEV4", "2026-03-07 10:00", root_cause="cache", owner="api-team"),
         ],
     )

@@ -5,31 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
-
-from opsflow.contract import contract
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.kpis import KpiSection, compute_kpis
-
-DTYPES = {"string": "string", "number": "float64", "integer": "Int64", "boolean": "boolean", "list": "string"}
-
-
-def frame(dataset: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A frame with every contract column of `dataset` in its loaded dtype, plus ROW."""
-    cols = contract(dataset).columns
-    data = {name: [r.get(name) for r in rows] for name in cols}
-    out = pd.DataFrame(index=range(len(rows)))
-    for name, spec in cols.items():
-        if spec.type == "datetime":
-            out[name] = pd.to_datetime(pd.Series(data[name], dtype="object"), utc=True)
-        elif spec.type == "date":
-            out[name] = pd.to_datetime(pd.Series(data[name], dtype="object"))
-        else:
-            out[name] = pd.Series(data[name], dtype=DTYPES[spec.type])
-    out[ROW] = range(2, len(rows) + 2)
-    return out
+from tests.helpers import frame
 
 
 def kpi(kpi_id: str, **kw: Any) -> dict[str, Any]:

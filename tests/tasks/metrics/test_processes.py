@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
-
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.processes import compute_processes
+from tests.helpers import event_log
 
 # Week: Monday 2025-06-30 00:00 to Monday 2025-07-07 00:00 UTC; previous week from 2025-06-23.
 PERIOD = Period(date(2025, 7, 6))
@@ -18,18 +16,6 @@ PERIOD = Period(date(2025, 7, 6))
 
 def ev(case: str, process: str, activity: str, start: str, end: str) -> dict[str, Any]:
     return {"case_id": case, "process": process, "activity": activity, "started_at": start, "ended_at": end}
-
-
-def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """An event log in the loaded dtypes of the process_events contract, plus ROW."""
-    df = pd.DataFrame(rows, columns=["case_id", "process", "activity", "started_at", "ended_at"])
-    for c in ("case_id", "process", "activity"):
-        df[c] = df[c].astype("string")
-    for c in ("started_at", "ended_at"):
-        df[c] = pd.to_datetime(df[c], utc=True)
-    df["resource"] = pd.Series([None] * len(df), dtype="string")
-    df[ROW] = range(2, len(df) + 2)
-    return df
 
 
 OF = "order_fulfilment"
@@ -63,7 +49,7 @@ BASE = [
 
 
 def test_week_figures_per_process() -> None:
-    s = compute_processes(frame(BASE), PERIOD)
+    s = compute_processes(event_log(BASE), PERIOD)
     rows = {r.process: r for r in s.processes}
     o = rows[OF]
     # completed this week: O1, O2, O3 with leads 8, 8, 20.
@@ -86,7 +72,7 @@ def test_week_figures_per_process() -> None:
 
 
 def test_bottleneck_value_stream_and_action() -> None:
-    s = compute_processes(frame(BASE), PERIOD)
+    s = compute_processes(event_log(BASE), PERIOD)
     # 30 days ending 2025-07-06: O0..O3. Waits before ship: O0 2, O1 2, O2 0, O3 6 = 10 over 4 occurrences;
     # before pack: O1 2, O2 4 and 0, O3 0 = 6 over 4. All waiting 16 -> ship is the bottleneck, share 10/16.
     (b,) = s.bottlenecks  # returns has no waiting at all, so no bottleneck
@@ -117,7 +103,7 @@ def test_bottleneck_value_stream_and_action() -> None:
 
 
 def test_trend_twelve_weeks() -> None:
-    s = compute_processes(frame(BASE), PERIOD)
+    s = compute_processes(event_log(BASE), PERIOD)
     trend = [t for t in s.lead_time_trend if t.process == OF]
     assert len(trend) == 12
     assert trend[-1].week_ending == date(2025, 7, 6) and trend[0].week_ending == date(2025, 4, 20)
@@ -132,8 +118,8 @@ def test_later_export_changes_nothing() -> None:
         ev("O6", OF, "pick", "2025-07-08 08:00", "2025-07-08 09:00"),
         ev("O6", OF, "ship", "2025-07-09 08:00", "2025-07-09 09:00"),
     ]
-    now = compute_processes(frame(BASE), PERIOD)
-    then = compute_processes(frame(later), PERIOD)
+    now = compute_processes(event_log(BASE), PERIOD)
+    then = compute_processes(event_log(later), PERIOD)
     assert now.model_dump(exclude={"basis"}) == then.model_dump(exclude={"basis"})
     basis = {b.metric: b for b in then.basis}
     # ended at or after the end: O4 pack, O5 ship, O6 x 2 = 4 rows.
@@ -153,17 +139,17 @@ def test_time_zone_week_boundaries() -> None:
         ev("A", OF, "pick", "2025-07-06 20:00", "2025-07-06 21:00"),
         ev("B", OF, "pick", "2025-07-06 21:00", "2025-07-06 22:30"),
     ]
-    s = compute_processes(frame(rows), Period(date(2025, 7, 6), "Europe/Berlin"))
+    s = compute_processes(event_log(rows), Period(date(2025, 7, 6), "Europe/Berlin"))
     assert s.processes[0].cases_completed == 1 and s.processes[0].lead_p50_hours == 1.0
 
 
 def test_empty_inputs() -> None:
     missing = compute_processes(None, PERIOD)
     assert missing.available is False and missing.note
-    empty = compute_processes(frame([]), PERIOD)
+    empty = compute_processes(event_log([]), PERIOD)
     assert empty.available and empty.note and not empty.headlines and not empty.actions
     # only an old case: the process is listed with no completed case this week, no NaN in headlines.
-    old = compute_processes(frame(BASE[:2]), PERIOD)
+    old = compute_processes(event_log(BASE[:2]), PERIOD)
     assert old.note == "No case was completed in the week."
     h = {x.key: x.value for x in old.headlines}
     assert h["processes.order_fulfilment.lead_p50_hours"] is None

@@ -7,30 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from opsflow.contract import contract
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.risks import RiskSection, compute_risks, implied_likelihood
-
-_DTYPES = {"string": "string", "list": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
-
-
-def frame(dataset: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A frame with every contract column of `dataset`, typed as loading leaves it (docs/conventions.md)."""
-    data: dict[str, pd.Series] = {}
-    for name, col in contract(dataset).columns.items():
-        values = pd.Series([r.get(name) for r in rows], dtype=object)
-        if col.type == "date":
-            data[name] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif col.type == "datetime":
-            data[name] = pd.to_datetime(values, utc=True)
-        else:
-            data[name] = values.astype(_DTYPES[col.type])
-    out = pd.DataFrame(data)
-    out[ROW] = range(2, len(rows) + 2)
-    return out
-
+from tests.helpers import frame
 
 PERIOD = Period(date(2024, 6, 30))  # evidence window: [2023-07-02, 2024-07-01) UTC
 

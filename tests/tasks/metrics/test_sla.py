@@ -5,42 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import pytest
 
-from opsflow.contract import contract
-from opsflow.datasets import ROW
 from opsflow.findings import Urgency
 from opsflow.period import Period
 from tasks.metrics.sla import SlaSection, compute_sla
-
-_DTYPES: dict[str, Any] = {
-    "string": "string",
-    "list": "string",
-    "integer": "Int64",
-    "number": "float64",
-    "boolean": "boolean",
-}
+from tests.helpers import frame
 
 # Week [2026-03-02, 2026-03-09) UTC; previous week [2026-02-23, 2026-03-02); 30 days from 2026-02-07;
 # 12 weeks from 2025-12-15.
 PERIOD = Period(date(2026, 3, 8))
-
-
-def frame(dataset: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A frame with every contract column of `dataset`, typed as loading leaves it (docs/conventions.md)."""
-    data: dict[str, pd.Series] = {}
-    for name, col in contract(dataset).columns.items():
-        values = pd.Series([r.get(name) for r in rows], dtype=object)
-        if col.type == "date":
-            data[name] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif col.type == "datetime":
-            data[name] = pd.to_datetime(values, utc=True)
-        else:
-            data[name] = values.astype(_DTYPES[col.type])
-    out = pd.DataFrame(data)
-    out[ROW] = range(2, len(rows) + 2)
-    return out
 
 
 def flags(category: str, service: str, objective: float, when: str, events: int, failed: int) -> list[dict[str, Any]]:
