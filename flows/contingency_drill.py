@@ -40,6 +40,7 @@ from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 
 ARTIFACT_TABLES = [
     ("readiness", "findings"),
@@ -104,6 +105,7 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = Period(params.as_of or datetime.now(ZoneInfo(config.timezone)).date(), config.timezone)
+    tag_flow_run_task(period_tag(period.key))
     history = history_for(workspace, config)
 
     with timer("plan"):

@@ -32,6 +32,7 @@ from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 
 
 class DailyBriefParams(WorkspaceParams):
@@ -70,6 +71,7 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = brief_period(params.as_of, config.timezone)
+    tag_flow_run_task(period_tag(period.key))
 
     with timer("compute"):
         incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)

@@ -13,6 +13,7 @@ from opsflow.params import WorkspaceParams, date_field, workspace_field
 from opsflow.period import last_complete_week_end
 from tasks.prepare import DataNotUsableError, load_workspace_data, not_usable
 from tasks.quality_report import publish_quality_artifacts_task, write_quality_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 
 FLOW = "data-check"
 REPORT_DIR = Path("reports") / "data-quality"
@@ -46,6 +47,7 @@ def data_check(params: DataCheckParams = DEFAULT_PARAMS) -> DataCheckResult | St
     prepared = load_workspace_data(params.workspace)
     workspace, data, load_errors = prepared.workspace, prepared.data, prepared.load_errors
     as_of = params.as_of or last_complete_week_end(date.today())
+    tag_flow_run_task(period_tag(as_of.isoformat()))
     title = f"{prepared.config.company}: data quality, week ending {as_of:%d %b %Y}"
     written = write_quality_report_task(data, load_errors, workspace / REPORT_DIR, title)
     publish_quality_artifacts_task(data, load_errors, key=ARTIFACT_KEY)

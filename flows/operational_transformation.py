@@ -21,6 +21,7 @@ from tasks.metrics.focus import build_focus_task
 from tasks.metrics.processes import process_slug
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.summary import summary_figures
 from tasks.transformation import (
     TRANSFORMATION_CHARTS,
@@ -138,6 +139,7 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
     period = audit_period(params.as_of, config.timezone)
     history = history_for(workspace, config)
     key = f"{process_slug(params.process)}-{period.key}"
+    tag_flow_run_task(period_tag(key))
 
     with timer("compute"):
         log = process_log_task(data.frame("process_events"), params.process)

@@ -29,6 +29,7 @@ from tasks.performance import (
 )
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.summary import summary_figures
 
 FLOW = "performance-review"
@@ -123,6 +124,7 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
     period = audit_period(params.period_end, config.timezone)
     start = params.period_start or period.as_of - timedelta(days=DEFAULT_DAYS - 1)
     key = f"{start.isoformat()}_{period.as_of.isoformat()}"
+    tag_flow_run_task(period_tag(key))
     history = history_for(workspace, config)
 
     with timer("compute"):

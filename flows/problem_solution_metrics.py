@@ -22,6 +22,7 @@ from tasks.kpi_registry import register_kpis_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 from tasks.router import Skill, route_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.solution import (
     FLOW,
     action_plan_task,
@@ -90,6 +91,7 @@ def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionRe
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = Period(_as_of(params.as_of, config.timezone), config.timezone)
+    tag_flow_run_task(period_tag(period.key))
     usage = UsageLog()
 
     with timer("route"):

@@ -37,6 +37,7 @@ from tasks.risk_scoring import (
     save_assessment_task,
     template_assessment_summary,
 )
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.summary import summary_figures
 
 ARTIFACT_TABLES = [("risk_assessment", "treatment_plan")]
@@ -80,6 +81,7 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = audit_period(params.as_of, config.timezone)
+    tag_flow_run_task(period_tag(period.key))
 
     with timer("compute"):
         vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)

@@ -44,6 +44,7 @@ from tasks.planning_schedule import critical_path_task, days_available, simulate
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.summary import summary_figures
 
 ARTIFACT_TABLES = [("schedule", "forecast"), ("schedule", "plan"), ("initiative_risks", "risks")]
@@ -98,6 +99,7 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = audit_period(params.as_of, config.timezone)
+    tag_flow_run_task(period_tag(period.key))
     try:
         # A plain call, not a task: a bad file is the user's error, one line in the run state, no task traceback.
         initiative = resolve_initiative(workspace, params.initiative, params.initiative_file)

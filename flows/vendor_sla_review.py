@@ -19,6 +19,7 @@ from tasks.metrics.sla import compute_sla_task
 from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 from tasks.vendor_review import (
     FLOW,
     ReviewDelivery,
@@ -89,6 +90,7 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
     period = review_period(params.as_of, config.timezone)
     only = set(params.vendor_ids) if params.vendor_ids else None
     period_key = period.key if only is None else f"{period.key}-selected"
+    tag_flow_run_task(period_tag(period_key))
     out_dir = report_dir(workspace, FLOW, period_key)
 
     with timer("compute"):

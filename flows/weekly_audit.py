@@ -37,6 +37,7 @@ from tasks.metrics.vendors import compute_vendors_task
 from tasks.prepare import load_workspace_data, not_usable
 from tasks.present import attach_previous
 from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run_tags import period_tag, tag_flow_run_task
 
 ARTIFACT_TABLES = [
     ("vendors", "scorecard"),
@@ -79,6 +80,7 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         return not_usable(FLOW, prepared)
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
     period = audit_period(params.as_of, config.timezone)
+    tag_flow_run_task(period_tag(period.key))
 
     with timer("compute"):
         # Independent sections go to the flow's task runner together (threads here, a Dask cluster if configured).
