@@ -93,7 +93,7 @@ def sample(
         float, typer.Option(help="Size relative to the standard sample (1.0 = a mid-size company).")
     ] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
-    end: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: last Sunday).")] = None,
     fmt: Annotated[SampleFormat, typer.Option("--format", help="File format of the exports.")] = SampleFormat.csv,
 ) -> None:
     """Write the sample company's exports and an opsflow.yaml mapping them into OUT."""
