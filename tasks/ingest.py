@@ -19,7 +19,9 @@ Decisions a user may need to know (the CLI and docs repeat them):
 
 from __future__ import annotations
 
+import codecs
 import csv
+import ctypes
 import datetime as dt
 import difflib
 import io
@@ -196,6 +198,103 @@ def _read_csv(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
     table = table.rename_columns(names)
     frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
     return _finish_raw(frame, _csv_lines(text, utf8, spec.delimiter, len(frame)), shown, names)
+
+
+BATCH_BYTES = 32 << 20
+"""CSV bytes read and mapped at a time by `load_dataset`: bounds the text held in memory whatever the file's size."""
+
+_SCAN_BYTES = 16 << 20
+_UTF8_NAMES: Final = {"utf8", "utf8sig"}
+
+
+def _csv_batches(path: Path, spec: SourceSpec, dataset: str) -> Iterable[pd.DataFrame] | None:
+    """The CSV's rows as text frames with ROW, BATCH_BYTES of the file at a time; None when the file is not a plain
+    UTF-8 CSV whose records are its lines (then `read_source` reads it whole, with its exact messages).
+
+    A scan of the file first checks the encoding and counts lines and quotes without holding it in memory; a line
+    count that turns out not to match the records (blank lines, quoted line breaks) or a ragged row is found after
+    the batches were read, and the generator then raises _NotPlain so the caller falls back.
+    """
+    if spec.encoding.replace("-", "").replace("_", "").lower() not in _UTF8_NAMES or len(spec.delimiter) != 1:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, quoted, content, last = 0, False, False, b""
+    head = b""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_SCAN_BYTES):
+                decoder.decode(chunk)
+                newlines += chunk.count(b"\n")
+                quoted = quoted or b'"' in chunk
+                content = content or bool(chunk.strip(b" \t\r\n\x0b\x0c\xef\xbb\xbf"))
+                if len(head) < 1 << 20:
+                    head += chunk[: (1 << 20) - len(head)]
+                last = chunk[-1:]
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if not content:
+        return None
+    lines = newlines + (0 if last == b"\n" else 1)
+    header_text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=spec.delimiter), [])
+    if not header:
+        return None
+    return _stream_csv(path, spec, dataset, header, lines, quoted)
+
+
+class _NotPlain(Exception):
+    """The streamed CSV needs the whole-file reader (ragged rows, or records that are not one per line)."""
+
+
+def _stream_csv(
+    path: Path, spec: SourceSpec, dataset: str, header: list[str], lines: int, quoted: bool
+) -> Iterable[pd.DataFrame]:
+    shown = spec.path or str(path)
+    ragged: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(row)
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=BATCH_BYTES),
+            parse_options=pacsv.ParseOptions(
+                delimiter=spec.delimiter, newlines_in_values=quoted, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _NotPlain(str(exc)) from None
+    names = _unique_header(reader.schema.names)
+    _check_repeats(names, spec, dataset, shown)
+    records = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            raise _NotPlain(str(exc)) from None
+        if ragged:
+            raise _NotPlain("ragged rows")
+        if batch.num_rows == 0:
+            continue
+        table = pa.Table.from_batches([batch]).rename_columns(names)
+        frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
+        del table, batch
+        frame[ROW] = np.arange(records + 2, records + 2 + len(frame), dtype=np.int64)
+        records += len(frame)
+        yield frame
+    if ragged or records == 0 or lines != records + 1:
+        raise _NotPlain("records are not one per line")
 
 
 def _ragged_message(text: str, delimiter: str, shown: str, first_bad: Any) -> str:
@@ -936,8 +1035,11 @@ def load_dataset(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset:
     if name not in contracts:
         raise DataSourceError(f"sources.{name}: no dataset called {name} (datasets: {', '.join(contracts)})")
     started = time.perf_counter()
-    raw = read_source(spec, workspace, name)
-    loaded = map_to_contract(raw, spec, contracts[name], source_label(spec))
+    loaded = _load_in_batches(name, spec, workspace, contracts[name])
+    if loaded is None:
+        raw = read_source(spec, workspace, name)
+        loaded = map_to_contract(raw, spec, contracts[name], source_label(spec))
+    release_free_memory()
     log.info(
         "%s: %d rows from %s (%d rejected at load) in %.1fs",
         name,
@@ -947,6 +1049,80 @@ def load_dataset(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset:
         time.perf_counter() - started,
     )
     return loaded
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by the loader back to the system: Arrow's allocator and glibc's per-thread arenas keep it
+    otherwise (measured at scale 10: 3.9 GB resident after loading and validating, 2.1 GB after this)."""
+    pa.default_memory_pool().release_unused()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to trim
+        return
+    libc.malloc_trim(0)
+
+
+def _load_in_batches(name: str, spec: SourceSpec, workspace: Path, contract: DatasetContract) -> LoadedDataset | None:
+    """A plain CSV mapped BATCH_BYTES at a time, so its whole text never sits in memory next to the typed frame.
+
+    Every mapping step is row by row, so mapping batches and concatenating gives the frame `map_to_contract` gives
+    on the whole table. None (read it whole) for other sources, `collapse` (it merges rows across the file) and
+    CSVs the streaming reader cannot number exactly.
+    """
+    if spec.type != "csv" or spec.collapse is not None or spec.path is None:
+        return None
+    path = (workspace / spec.path).expanduser()
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    batches = _csv_batches(path, spec, name)
+    if batches is None:
+        return None
+    label = source_label(spec)
+    frames: list[pd.DataFrame] = []
+    rejected: list[pd.DataFrame] = []
+    rows_in = 0
+    try:
+        for raw in batches:
+            part = map_to_contract(raw, spec, contract, label)
+            del raw
+            frames.append(part.frame)
+            if len(part.rejected) or not rejected:
+                rejected.append(part.rejected)
+            rows_in += part.rows_in
+    except _NotPlain as exc:
+        log.info("%s: %s; reading the file whole", name, exc)
+        return None
+    return LoadedDataset(
+        name=contract.name,
+        source=label,
+        frame=_concat(frames),
+        rejected=_concat(rejected),
+        rows_in=rows_in,
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches as one frame, a column at a time (each batch's copy of it freed at once).
+
+    Text columns become one contiguous Arrow array: pandas would keep one chunk per batch, and taking rows from a
+    chunked array (every filter downstream) is several times slower.
+    """
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    columns: dict[str, pd.Series] = {}
+    for name in list(frames[0].columns):
+        parts = [frame.pop(name) for frame in frames]
+        if all(isinstance(part.dtype, pd.StringDtype) for part in parts):
+            arrays = [pa.array(part.array) for part in parts]
+            del parts
+            chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+            del arrays
+            columns[name] = pd.Series(pd.array(pa.concat_arrays(chunks), dtype=TEXT))
+        else:
+            columns[name] = pd.concat(parts, ignore_index=True)
+    frames.clear()
+    return pd.DataFrame(columns)
 
 
 def _load_all(workspace: Path, config: WorkspaceConfig) -> tuple[dict[str, LoadedDataset], dict[str, DataSourceError]]:

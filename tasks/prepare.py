@@ -10,7 +10,7 @@ from prefect.states import Failed, State
 from opsflow.config import WorkspaceConfig, load_config
 from opsflow.datasets import OpsData
 from opsflow.timing import StageTimer
-from tasks.ingest import load_order, load_source_task
+from tasks.ingest import load_order, load_source_task, release_free_memory
 from tasks.validate import validate_workspace_task
 from tasks.workspace import ensure_workspace
 
@@ -59,14 +59,16 @@ def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> Wor
         # cluster when the flow is given a DaskTaskRunner).
         futures = {name: load_source_task.submit(name, config.sources[name], workspace) for name in load_order(config)}
         loaded, load_errors = {}, {}
-        for name, future in futures.items():
-            outcome = future.result()
+        for name in list(futures):
+            # Popped: a future holds its loaded frame too, and validation frees each dataset once validated.
+            outcome = futures.pop(name).result()
             if isinstance(outcome, str):
                 load_errors[name] = outcome
             else:
                 loaded[name] = outcome
     with timer("validate"):
-        data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR)
+        data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR, release=True)
+        release_free_memory()
     return WorkspaceData(workspace, config, data, load_errors)
 
 

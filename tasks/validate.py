@@ -56,6 +56,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.expectations.row_conditions import Column
 from great_expectations.validator.v1_validator import Validator as V1Validator
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from opsflow.config import WorkspaceConfig
 from opsflow.contract import DATASETS, ColumnSpec, ColumnType, DatasetContract, load_contracts
@@ -453,10 +454,17 @@ def validate_dataset(
     contract: DatasetContract,
     reference_values: dict[str, pd.Series],
     threshold: float,
+    release: bool = False,
 ) -> ValidatedDataset:
-    """Run the dataset's suite and split the rows into the ones used and the ones quarantined, each with a reason."""
+    """Run the dataset's suite and split the rows into the ones used and the ones quarantined, each with a reason.
+
+    With `release`, `loaded.frame` is emptied and the rows used are copied out of it a column at a time, so a large
+    dataset is never held twice (the caller hands the loaded dataset over).
+    """
     _quiet_great_expectations()
     frame = loaded.frame.reset_index(drop=True)
+    if release:
+        loaded.frame = loaded.frame.iloc[:0]
     present = set(frame.columns)
 
     refs = dict(reference_values)
@@ -547,7 +555,6 @@ def validate_dataset(
     bad_pos = np.fromiter(sorted(q.rows), dtype=np.int64, count=len(q.rows))
     good = np.ones(len(frame), dtype=bool)
     good[bad_pos] = False
-    used = frame[good].reset_index(drop=True)
     failed = _to_text(frame.iloc[bad_pos])
     failed[REASON] = pd.array(["; ".join(q.rows[int(p)]) for p in bad_pos], dtype="string")
 
@@ -557,6 +564,7 @@ def validate_dataset(
             head = part.split(":", 1)[0].strip()
             q.counts[f"{head}: unreadable" if head in contract.columns else "unreadable row"] += 1
     quarantine = pd.concat([rejected.astype("string").astype({ROW: "Int64"}) if len(rejected) else None, failed])
+    used = _rows_used(frame, good, release)
     quarantine = quarantine.sort_values(ROW, kind="stable").reset_index(drop=True)
     ordered = [c for c in [*contract.columns, ROW, REASON] if c in quarantine.columns]
     quarantine = quarantine[ordered + [c for c in quarantine.columns if c not in ordered]]
@@ -579,6 +587,19 @@ def validate_dataset(
     return ValidatedDataset(name=contract.name, frame=used, quarantine=quarantine, quality=quality)
 
 
+def _rows_used(frame: pd.DataFrame, good: np.ndarray, release: bool) -> pd.DataFrame:
+    """The frame's good rows with a fresh index; with `release`, each column is dropped from `frame` once copied."""
+    if good.all():
+        return frame
+    if not release:
+        return frame[good].reset_index(drop=True)
+    keep = np.flatnonzero(good)
+    columns = {}
+    for name in list(frame.columns):
+        columns[name] = frame.pop(name).take(keep).reset_index(drop=True)
+    return pd.DataFrame(columns)
+
+
 def validation_order(names: Iterable[str]) -> list[str]:
     """Datasets ordered so each is validated after every other dataset it references, ties in DATASETS order.
 
@@ -599,12 +620,14 @@ def validation_order(names: Iterable[str]) -> list[str]:
 
 
 def validate_workspace(
-    loaded: dict[str, LoadedDataset], config: WorkspaceConfig, quarantine_dir: Path | None
+    loaded: dict[str, LoadedDataset], config: WorkspaceConfig, quarantine_dir: Path | None, release: bool = False
 ) -> OpsData:
     """Validate every loaded dataset, each after the datasets it references, whose validated ids it is checked on.
 
     A reference to a dataset that is not configured (or did not load) is not checked, and the dataset's quality
     says so. With quarantine_dir, writes `<dataset>.quarantine.csv` for every dataset (header only when clean).
+    With `release`, each dataset is taken out of `loaded` as it is validated (see `validate_dataset`), so the
+    loaded and the validated copy of the data are never all in memory together.
     """
     contracts = load_contracts()
     validated: dict[str, ValidatedDataset] = {}
@@ -626,7 +649,9 @@ def validate_workspace(
                     "not_checked", col, True, 0, f"{col} references {spec.references}: not checked, {ref[0]} {why}"
                 )
             )
-        result = validate_dataset(loaded[name], contract, refs, config.quality.threshold(name))
+        dataset = loaded.pop(name) if release else loaded[name]
+        result = validate_dataset(dataset, contract, refs, config.quality.threshold(name), release=release)
+        del dataset
         result.quality.expectations.extend(notes)
         if quarantine_dir is not None:
             quarantine_dir.mkdir(parents=True, exist_ok=True)
@@ -637,5 +662,7 @@ def validate_workspace(
     return OpsData(datasets={n: validated[n] for n in DATASETS if n in validated})
 
 
-validate_dataset_task = task(name="validate_dataset")(validate_dataset)
-validate_workspace_task = task(name="validate_workspace")(validate_workspace)
+# NO_CACHE: Prefect's default cache key would pickle every input frame to hash it (seconds and a full copy in memory
+# at scale), for a cache nothing reads.
+validate_dataset_task = task(name="validate_dataset", cache_policy=NO_CACHE)(validate_dataset)
+validate_workspace_task = task(name="validate_workspace", cache_policy=NO_CACHE)(validate_workspace)

@@ -161,20 +161,29 @@ def mine_log(events: pd.DataFrame) -> MinedLog:
     c_code, _ = pd.factorize(events["case_id"])
     a_code, a_names = pd.factorize(events["activity"])
     case_key = p_code.astype("int64") * (int(c_code.max()) + 1) + c_code
+    del c_code
+    # Each unsorted array is dropped once its sorted copy exists: at 10M events every array is 80 MB.
     order = np.lexsort((end_h, start_h, case_key))
     key = case_key[order]
+    del case_key
     st = start_h[order]
+    del start_h
     en = end_h[order]
+    del end_h
     act = a_code[order]
+    del a_code
     proc = p_code[order]
+    del p_code
 
     first = np.empty(len(key), dtype=bool)
     first[0] = True
     first[1:] = key[1:] != key[:-1]
-    prev_end = np.empty_like(en)
-    prev_end[0] = np.nan
-    prev_end[1:] = en[:-1]
-    wait = np.where(first, np.nan, np.clip(st - prev_end, 0, None))
+    # start minus the previous event's end, clipped at 0, NaN at a case's first event (built in place).
+    wait = np.empty_like(en)
+    wait[0] = np.nan
+    np.subtract(st[1:], en[:-1], out=wait[1:])
+    np.clip(wait, 0, None, out=wait)
+    wait[first] = np.nan
     wait0 = np.nan_to_num(wait)
     duration = en - st
     repeat = pd.Series(key * (len(a_names) + 1) + act).duplicated().to_numpy()
@@ -252,19 +261,22 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     )
     prev_p50 = cases[prev_week].groupby("process")["lead"].quantile(0.5)
 
-    # Activity-level figures over the cases completed in the last 30 days (bottleneck, value stream).
+    # Activity-level figures over the cases completed in the last 30 days (bottleneck, value stream). The events
+    # are selected before the frame is built: a frame of every event would copy the whole log once more.
+    picked = np.flatnonzero(recent[case_of_event])
     ev = pd.DataFrame(
         {
-            "process": proc,
-            "activity": act,
-            "duration": duration,
-            "wait": wait,
-            "wait0": wait0,
-            "repeat": repeat,
-            "position": position,
-            "in_week": week[case_of_event],
+            "process": proc[picked],
+            "activity": act[picked],
+            "duration": duration[picked],
+            "wait": wait[picked],
+            "wait0": wait0[picked],
+            "repeat": repeat[picked],
+            "position": position[picked],
+            "in_week": week[case_of_event[picked]],
         }
-    )[recent[case_of_event]]
+    )
+    del picked
     ev["week_wait"] = ev["wait0"].where(ev["in_week"], 0.0)
     stream = ev.groupby(["process", "activity"]).agg(
         occurrences=("duration", "size"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
@@ -397,4 +398,4 @@ def _headlines(
     ]  # fmt: skip
 
 
-compute_risks_task = task(name="compute_risks")(compute_risks)
+compute_risks_task = task(name="compute_risks", cache_policy=NO_CACHE)(compute_risks)

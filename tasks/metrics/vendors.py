@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
@@ -701,4 +702,4 @@ def _headlines(
     ]
 
 
-compute_vendors_task = task(name="compute_vendors")(compute_vendors)
+compute_vendors_task = task(name="compute_vendors", cache_policy=NO_CACHE)(compute_vendors)
