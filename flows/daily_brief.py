@@ -110,7 +110,17 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
-            delivered = post_report(report, paths, history, config.slack, [], brief_actions(focus), focus.closing)
+            open_severities = sorted({r.severity for r in incidents.open_major})
+            delivered = post_report(
+                report,
+                paths,
+                history,
+                config.slack,
+                [],
+                brief_actions(focus),
+                focus.closing,
+                severities=open_severities,
+            )
     history.close()
     return DailyBriefResult(
         as_of=period.as_of,

@@ -127,8 +127,17 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     delivered: list[str] = []
     if params.post_to_slack:
         with timer("deliver"):
+            # An open SEV1/SEV2 also brings the post to that severity's channel (opsflow.yaml severity_channels).
+            open_severities = sorted({r.severity for r in incidents.open_major})
             delivered = post_report(
-                report, paths, history, config.slack, slack_headlines(sections), focus_actions(focus), focus.closing
+                report,
+                paths,
+                history,
+                config.slack,
+                slack_headlines(sections),
+                focus_actions(focus),
+                focus.closing,
+                severities=open_severities,
             )
     history.close()
     return WeeklyAuditResult(

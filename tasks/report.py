@@ -3,6 +3,7 @@ its post to Slack."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -170,9 +171,11 @@ def post_report(
     headlines: list[Headline],
     actions: list[Action],
     closing: str | None = None,
+    severities: Iterable[str] = (),
 ) -> list[str]:
     """Post a written report to the flow's Slack channels with its charts, once per flow, period and channel; one line
-    per channel ("#ops: posted"). Not a task itself: publish_to_slack runs each channel's delivery as a task."""
+    per channel ("#ops: posted"). `severities` (of open incidents) add opsflow.yaml's channel for each severity. Not
+    a task itself: publish_to_slack runs each channel's delivery as a task."""
     results = publish_to_slack(
         report.flow,
         report.title,
@@ -185,6 +188,7 @@ def post_report(
         config=config,
         files=[p for k, p in paths.items() if k.startswith("chart:")],
         closing=closing,
+        severities=severities,
     )
     return [f"{r.channel}: {r.status}" for r in results]
 

@@ -30,7 +30,8 @@ def _blocks(post: dict[str, Any]) -> list[dict[str, Any]]:
 def test_brief_names_the_days_stories_with_owners_and_posts_once(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with SlackStandIn(channels={"#ops-daily": "C0DAY"}, member_of={"C0DAY"}) as slack:
+    channels = {"#ops-daily": "C0DAY", "#inc-major": "C0MAJ", "#inc-critical": "C0CRIT"}
+    with SlackStandIn(channels=channels, member_of=set(channels.values())) as slack:
         monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
         monkeypatch.setenv("OPSFLOW_SLACK_API_URL", slack.api_url)
         get_settings.cache_clear()
@@ -52,15 +53,17 @@ def test_brief_names_the_days_stories_with_owners_and_posts_once(
     # Cut-off 07:30 Europe/Berlin (summer time from 29 March 2026, UTC+2) = 05:30 UTC.
     assert result.cutoff.isoformat() == f"{SAMPLE_END.isoformat()}T05:30:00+00:00"
 
-    [main, thread] = slack.posts()
+    # The brief's channel and, for the open SEV2, SEV2's channel: a main message and a thread reply in each.
+    main, thread, major_main, major_thread = slack.posts()
+    assert major_main["channel"] == "C0MAJ" or major_main["channel"] == "#inc-major"
     blocks = _blocks(main)
     assert block_problems(blocks) == []
     body = json.dumps(blocks)
     assert "Swiftline" in body and "INC" in body
     assert any(b.get("text", {}).get("text") == f"*{result.closing}*" for b in blocks), "closing line in the post"
     assert "If you have time" not in body, "the if-you-have-time items stay in the report"
-    assert result.delivered == ["#ops-daily: sent"]
-    assert again.delivered == ["#ops-daily: already delivered"]
+    assert result.delivered == ["#ops-daily: sent", "#inc-major: sent"]
+    assert again.delivered == ["#ops-daily: already delivered", "#inc-major: already delivered"]
 
     markdown = result.report_markdown.read_text(encoding="utf-8")
     assert "## Focus for today" in markdown and "## If you have time" in markdown and "07:30" in markdown
@@ -78,6 +81,7 @@ def test_limit_caps_the_lines_and_no_slack_saves_the_payload(workspace: Path) ->
     assert "SEV2" in result.lines[0]
     assert any("postmortem" in line for line in result.lines)
     payload = json.loads((result.report_html.parent / "slack-payload.json").read_text(encoding="utf-8"))
-    [message] = payload["messages"]
-    assert message["channel"] == "#ops-daily"
+    # The brief's channel, and SEV2's channel for the open SEV2: the exact payload of each, saved.
+    message, major = payload["messages"]
+    assert (message["channel"], major["channel"]) == ("#ops-daily", "#inc-major")
     assert result.closing in json.dumps(message["chat.postMessage"]["blocks"], ensure_ascii=False)
