@@ -1149,18 +1149,6 @@ def is_transient(task: object, task_run: object, state: Any) -> bool:
     return isinstance(getattr(state, "data", None), SourceUnavailableError)
 
 
-def _load_workspace_retrying(
-    workspace: Path, config: WorkspaceConfig
-) -> tuple[dict[str, LoadedDataset], dict[str, str]]:
-    """Every configured dataset loaded; an unreachable source is retried, then reported like any other failure."""
-    loaded, failed = _load_all(workspace, config)
-    if should_retry(failed, prefect_task_run.run_count):
-        raise SourceUnavailableError(
-            "; ".join(str(e) for e in failed.values() if isinstance(e, SourceUnavailableError))
-        )
-    return loaded, {name: str(exc) for name, exc in failed.items()}
-
-
 def load_source(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset | str:
     """One dataset, or its one-line error; an unreachable source fails the attempt so Prefect retries it first.
 
@@ -1189,13 +1177,6 @@ def should_retry(failed: dict[str, DataSourceError], run_count: int, retries: in
     return transient and run_count <= retries
 
 
-load_dataset_task = task(
-    name="load_dataset",
-    cache_policy=NO_CACHE,
-    retries=LOAD_RETRIES,
-    retry_delay_seconds=LOAD_RETRY_DELAYS,
-    retry_condition_fn=is_transient,
-)(load_dataset)
 load_source_task = task(
     name="load_source",
     cache_policy=NO_CACHE,
@@ -1203,10 +1184,3 @@ load_source_task = task(
     retry_delay_seconds=LOAD_RETRY_DELAYS,
     retry_condition_fn=is_transient,
 )(load_source)
-load_workspace_task = task(
-    name="load_workspace",
-    cache_policy=NO_CACHE,
-    retries=LOAD_RETRIES,
-    retry_delay_seconds=LOAD_RETRY_DELAYS,
-    retry_condition_fn=is_transient,
-)(_load_workspace_retrying)
