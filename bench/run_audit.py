@@ -18,6 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     from opsflow.runtime import prefect_runtime
+    from opsflow.timing import peak_memory_mib
 
     loaded: list[object] = []
 
@@ -31,16 +32,19 @@ def main() -> None:
         result = loaded[0](params={"workspace": args.workspace, "as_of": args.as_of, "post_to_slack": True})  # type: ignore[operator]
         flow_seconds = time.perf_counter() - flow_started
     total = time.perf_counter() - started
-    # ru_maxrss is in KiB on Linux: the peak resident memory of this process (the flow and its data).
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The peak resident memory of this process (the flow and its data), not the parent's: see peak_memory_mib.
+    peak_mib = peak_memory_mib()
+    inherited_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "timings": getattr(result, "timings", {}),
+                "stage_peak_mib": getattr(result, "peak_memory_mib", {}),
                 "flow_seconds": round(flow_seconds, 2),
                 "server_start_seconds": round(runtime.server_start_seconds, 2),
                 "total_seconds": round(total, 2),
-                "peak_mib": round(peak_mib),
+                "peak_mib": peak_mib,
+                "ru_maxrss_mib": round(inherited_mib),
             }
         ),
         file=sys.stdout,

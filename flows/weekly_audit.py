@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.memory import release_free_memory
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -69,6 +70,9 @@ class WeeklyAuditResult(BaseModel):
     summary_source: str = Field(description="'claude' or 'template'.")
     delivered: list[str] = Field(default_factory=list, description="One line per Slack channel.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+    peak_memory_mib: dict[str, int] = Field(
+        default_factory=dict, description="The process's peak memory (MiB) as each stage ended."
+    )
 
 
 @flow(name="weekly-audit", on_failure=[alert_on_failure])
@@ -84,13 +88,15 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
 
     with timer("compute"):
         # Independent sections go to the flow's task runner together (threads here, a Dask cluster if configured).
+        # Process mining, the largest in memory, runs once the others are done, so their working sets never add up.
         incidents_run = compute_incidents_task.submit(data.frame("incidents"), data.frame("services"), period)
         sla_run = compute_sla_task.submit(data.frame("sla_events"), period, data.frame("services"))
         vendors_run = compute_vendors_task.submit(data.frame("vendors"), data.frame("vendor_deliveries"), period)
         projects_run = compute_projects_task.submit(data.frame("projects"), data.frame("project_tasks"), period)
-        processes_run = compute_processes_task.submit(data.frame("process_events"), period)
         incidents, sla, vendors = incidents_run.result(), sla_run.result(), vendors_run.result()
-        projects, processes = projects_run.result(), processes_run.result()
+        projects = projects_run.result()
+        release_free_memory()
+        processes = compute_processes_task(data.frame("process_events"), period)
         flagged = set(vendors.flagged_vendor_ids)
         risks = compute_risks_task(
             data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
@@ -147,4 +153,5 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         summary_source=summary.source,
         delivered=delivered,
         timings=timer.seconds,
+        peak_memory_mib=timer.peak_mib,
     )

@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 ColumnType = Literal["string", "integer", "number", "boolean", "datetime", "date", "list"]
 
@@ -45,6 +45,17 @@ class ColumnSpec(BaseModel):
     not_above: str | None = Field(None, description="Another numeric column this one must be <= to.")
     references: str | None = Field(None, description="`dataset.column` this value (or each list item) must exist in.")
     default: str | None = Field(None, description="Value used when the source has no such column at all.")
+    categorical: bool = Field(
+        False,
+        description="A string column whose few values repeat over many rows (a process, an activity): loaded as a "
+        "pandas category, a few bytes a row instead of the text.",
+    )
+
+    @model_validator(mode="after")
+    def _categorical_is_text(self) -> ColumnSpec:
+        if self.categorical and self.type != "string":
+            raise ValueError(f"categorical applies to string columns, not {self.type}")
+        return self
 
     @property
     def reference(self) -> tuple[str, str] | None:

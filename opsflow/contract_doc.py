@@ -39,6 +39,8 @@ def _rules(col: ColumnSpec) -> str:
             rules.append(f"{label} `{other}`")
     if col.references:
         rules.append(f"must exist in `{col.references}`")
+    if col.categorical:
+        rules.append("held as a category (few values, many rows)")
     if col.default:
         rules.append(f"default `{col.default}` when the source has no such column")
     return "; ".join(rules)

@@ -9,8 +9,9 @@ from prefect.states import Failed, State
 
 from opsflow.config import WorkspaceConfig, load_config
 from opsflow.datasets import OpsData
+from opsflow.memory import release_free_memory
 from opsflow.timing import StageTimer
-from tasks.ingest import load_order, load_source_task, release_free_memory
+from tasks.ingest import load_order, load_source_task
 from tasks.validate import validate_workspace_task
 from tasks.workspace import ensure_workspace
 

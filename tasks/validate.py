@@ -69,6 +69,7 @@ from opsflow.datasets import (
     OpsData,
     ValidatedDataset,
 )
+from opsflow.memory import release_free_memory
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def build_suite(contract: DatasetContract, reference_values: dict[str, pd.Series
         exps.append(
             gxe.ExpectColumnValuesToBeOfType(
                 column=col,
-                type_=_GE_TYPES[spec.type],
+                type_="CategoricalDtypeType" if spec.categorical else _GE_TYPES[spec.type],
                 meta=_meta("type", col),
                 description=f"{col} is {_article(spec.type)} {spec.type}",
             )
@@ -464,7 +465,9 @@ def validate_dataset(
     _quiet_great_expectations()
     frame = loaded.frame.reset_index(drop=True)
     if release:
-        loaded.frame = loaded.frame.iloc[:0]
+        # A new empty frame, not a slice: an empty slice (even copied: Arrow arrays are immutable, so a copy shares
+        # them) still holds the whole table's buffers, and the caller may keep `loaded` alive until validation ends.
+        loaded.frame = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in loaded.frame.dtypes.items()})
     present = set(frame.columns)
 
     refs = dict(reference_values)
@@ -597,6 +600,9 @@ def _rows_used(frame: pd.DataFrame, good: np.ndarray, release: bool) -> pd.DataF
     columns = {}
     for name in list(frame.columns):
         columns[name] = frame.pop(name).take(keep).reset_index(drop=True)
+        # Each column's old copy handed back as soon as it is dropped: the allocators would otherwise keep them all
+        # (0.8 GB at scale 10) until validation ends.
+        release_free_memory(collect=False)
     return pd.DataFrame(columns)
 
 

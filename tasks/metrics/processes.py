@@ -152,6 +152,9 @@ class MinedLog:
     activity_names: pd.Index
 
 
+MINED_COLUMNS = ("case_id", "process", "activity", "started_at", "ended_at")
+
+
 def mine_log(events: pd.DataFrame) -> MinedLog:
     """Sort the log once and derive per-event waits, durations and rework, and per-case lead and process time."""
     start_h = _hours(events["started_at"])
@@ -224,17 +227,75 @@ def mine_log(events: pd.DataFrame) -> MinedLog:
     )
 
 
+def _case_last_end(events: pd.DataFrame, end_h: np.ndarray) -> np.ndarray:
+    """Per event, when its case's last activity ended (hours): a case is one case_id in one process."""
+    p_code, _ = pd.factorize(events["process"])
+    c_code, _ = pd.factorize(events["case_id"])
+    key = p_code.astype("int64") * (int(c_code.max()) + 1) + c_code
+    del p_code, c_code
+    return pd.Series(end_h, copy=False).groupby(key, sort=False).transform("max").to_numpy()
+
+
+def _basis(events: pd.DataFrame, case_end: np.ndarray, later: int, week_start: float, end: float) -> list[Basis]:
+    """The rows the section rests on: events ended before the end of the week, and those of the week's cases."""
+    events_week = int(((case_end >= week_start) & (case_end < end)).sum())
+    before = int((case_end < week_start).sum())
+    in_progress = int(((case_end >= end) & (_hours(events["ended_at"]) < end)).sum())
+    return [
+        Basis(
+            metric="process events",
+            rows_used=len(events) - later,
+            rows_excluded=later,
+            reasons={"ended at or after the end of the week": later} if later else {},
+        ),
+        Basis(
+            metric="events of cases completed in the week",
+            rows_used=events_week,
+            rows_excluded=len(events) - later - events_week,
+            reasons={
+                reason: n
+                for reason, n in {
+                    "case completed before the week": before,
+                    "case still in progress at the end of the week": in_progress,
+                }.items()
+                if n
+            },
+        ),
+    ]
+
+
 def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSection:
     """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end`."""
     if events is None:
         return _empty("The process_events dataset is not configured.", available=False)
     end = _at(period.end)
-    later = int((_hours(events["ended_at"]) >= end).sum())
+    end_h = _hours(events["ended_at"])
+    later = int((end_h >= end).sum())
     if len(events) - later == 0:
         return _empty("No process activity ended before the end of the week.", available=True)
 
-    log = mine_log(events)
-    en, act, proc = log.end, log.activity, log.process
+    prev = period.previous()
+    trend_edges = [Period(period.as_of - timedelta(weeks=i), period.tz) for i in range(TREND_WEEKS - 1, -1, -1)]
+    edges = np.array([_at(p.start) for p in trend_edges] + [end])
+    # Every figure is over cases completed in one of these windows, so only those cases are mined: a year of log
+    # is mined as its last twelve weeks (a case is mined whole, so nothing about it changes).
+    lo = min(edges[0], _at(prev.start), _at(period.days_back(BOTTLENECK_DAYS)))
+    case_end = _case_last_end(events, end_h)
+    del end_h
+    basis = _basis(events, case_end, later, _at(period.start), end)
+    picked = np.flatnonzero((case_end >= lo) & (case_end < end))
+    del case_end
+    if len(picked) == 0:
+        return ProcessSection(
+            name="processes",
+            title="Processes",
+            basis=basis,
+            definitions=DEFINITIONS,
+            note="No case was completed in the week.",
+        )
+    log = mine_log(events[list(MINED_COLUMNS)].take(picked))
+    del picked
+    act, proc = log.activity, log.process
     wait, wait0, duration, repeat = log.wait, log.wait0, log.duration, log.repeat
     case_of_event, position = log.case_of_event, log.position
     p_names, a_names = log.process_names, log.activity_names
@@ -244,7 +305,6 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
         return ((cases["last_end"] >= lo) & (cases["last_end"] < hi)).to_numpy()
 
     week = completed_in(_at(period.start), end)
-    prev = period.previous()
     prev_week = completed_in(_at(prev.start), _at(prev.end))
     recent = completed_in(_at(period.days_back(BOTTLENECK_DAYS)), end)
 
@@ -290,8 +350,6 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     stream = stream.reset_index().sort_values(["process", "position", "activity"])
 
     process_ids = sorted(set(cases.loc[recent | week | prev_week, "process"]), key=lambda i: str(p_names[i]))
-    trend_edges = [Period(period.as_of - timedelta(weeks=i), period.tz) for i in range(TREND_WEEKS - 1, -1, -1)]
-    edges = np.array([_at(p.start) for p in trend_edges] + [end])
     in_trend = completed_in(edges[0], end)
     trend_cases = cases[in_trend].assign(week=np.searchsorted(edges, cases.loc[in_trend, "last_end"], side="right") - 1)
     trend_g = trend_cases.groupby(["process", "week"])["lead"]
@@ -398,32 +456,6 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
             )
 
     n_week = int(week.sum())
-    events_week = int(week[case_of_event].sum())
-    basis = [
-        Basis(
-            metric="process events",
-            rows_used=len(events) - later,
-            rows_excluded=later,
-            reasons={"ended at or after the end of the week": later} if later else {},
-        ),
-        Basis(
-            metric="events of cases completed in the week",
-            rows_used=events_week,
-            rows_excluded=len(events) - later - events_week,
-            reasons={
-                reason: n
-                for reason, n in {
-                    "case completed before the week": int(
-                        (cases["last_end"].to_numpy() < _at(period.start))[case_of_event].sum()
-                    ),
-                    "case still in progress at the end of the week": int(
-                        ((cases["last_end"].to_numpy() >= end)[case_of_event] & (en < end)).sum()
-                    ),
-                }.items()
-                if n
-            },
-        ),
-    ]
     return ProcessSection(
         name="processes",
         title="Processes",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from opsflow.contract import DATASETS, load_contracts
+import pytest
+from pydantic import ValidationError
+
+from opsflow.contract import DATASETS, ColumnSpec, contract, load_contracts
 
 
 def test_every_dataset_and_column_is_described() -> None:
@@ -40,3 +43,10 @@ def test_committed_contract_document_is_current() -> None:
     from opsflow.contract_doc import DOC, render_contract
 
     assert DOC.read_text(encoding="utf-8") == render_contract(), "run: python -m opsflow.contract_doc"
+
+
+def test_categorical_is_for_text_columns_only() -> None:
+    assert all(contract("process_events").columns[c].categorical for c in ("case_id", "process", "activity"))
+    ColumnSpec(type="string", description="A process.", categorical=True)
+    with pytest.raises(ValidationError, match="categorical applies to string columns"):
+        ColumnSpec(type="number", description="A cost.", categorical=True)

@@ -253,17 +253,19 @@ def test_integers_ratios_and_offsets() -> None:
 
 def test_datetimes_with_and_without_offsets() -> None:
     raw = _raw(
-        category=["uptime"] * 5,
-        service=["api"] * 5,
+        category=["uptime"] * 7,
+        service=["api"] * 7,
         measured_at=[
             "2026-03-02 10:00",  # naive: New York, EST (UTC-5) -> 15:00 UTC
             "2026-03-02T10:00:00Z",  # explicit UTC stays 10:00
             "2026-03-02 10:00:00+01:00",  # offset kept -> 09:00 UTC
             "03/02/2026 10:00",  # not ISO: month-first -> 2 March 10:00 EST = 15:00 UTC
             "2026-03-08 02:30",  # spring-forward gap in New York: moves forward to 03:00 EDT = 07:00 UTC
+            "2026-03-02 11:00 UTC",  # named UTC stays 11:00
+            "2026-03-02 12:00 GMT",  # as does GMT
         ],
-        objective=["0.999"] * 5,
-        met=["t", "f", "1", "0", None],
+        objective=["0.999"] * 7,
+        met=["t", "f", "1", "0", None, "t", "t"],
     )
     spec = SourceSpec(path="sla.csv", timezone="America/New_York")
     loaded = map_to_contract(raw, spec, contract("sla_events"), "sla.csv")
@@ -274,6 +276,8 @@ def test_datetimes_with_and_without_offsets() -> None:
         pd.Timestamp("2026-03-02 09:00", tz="UTC"),
         pd.Timestamp("2026-03-02 15:00", tz="UTC"),
         pd.Timestamp("2026-03-08 07:00", tz="UTC"),
+        pd.Timestamp("2026-03-02 11:00", tz="UTC"),
+        pd.Timestamp("2026-03-02 12:00", tz="UTC"),
     ]
     assert loaded.frame["met"].tolist()[:4] == [True, False, True, False]
     assert pd.isna(loaded.frame["met"].iloc[4])

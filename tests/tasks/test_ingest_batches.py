@@ -13,6 +13,7 @@ from opsflow.contract import contract
 from opsflow.datasets import REASON, ROW
 from tasks.ingest import load_dataset, map_to_contract, read_source
 from tasks.validate import validate_dataset
+from tests.helpers import columns_holding_data
 
 HEADER = '"case_id","process","activity","started_at","ended_at","resource"\n'
 
@@ -46,6 +47,10 @@ def test_batches_give_the_whole_file_result(tmp_path: Path, monkeypatch: pytest.
     assert len(batched.rejected) == 17 and len(batched.frame) == 583
     assert batched.rejected[ROW].tolist()[:2] == [2, 39]
     assert batched.rejected[REASON].str.startswith("ended_at: cannot read 'not a date'").all()
+    # Categorical columns (the contract's few-valued text) get one sorted set of categories across the batches.
+    assert isinstance(batched.frame["activity"].dtype, pd.CategoricalDtype)
+    assert list(batched.frame["activity"].cat.categories) == ["step0", "step1", "step2"]
+    assert list(batched.frame["resource"].cat.categories) == ["r0", "r1", "r2", "r3"]
 
 
 def test_blank_lines_fall_back_to_exact_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,3 +80,6 @@ def test_release_validates_the_same_and_frees_the_loaded_frame(tmp_path: Path) -
     # 120 rows: 3 unreadable at load (i = 0, 50, 100) and 1 ended before it started: 116 used.
     assert released.quality.rows_used == 116 and released.quality.rows_quarantined == 4
     assert len(loaded.frame) == 0
+    # Emptied, not sliced: an empty slice would still hold every buffer of the loaded columns.
+    assert list(loaded.frame.dtypes) == list(released.frame.dtypes)
+    assert columns_holding_data(loaded.frame) == []

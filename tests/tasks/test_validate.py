@@ -12,6 +12,7 @@ from opsflow.config import WorkspaceConfig
 from opsflow.contract import contract
 from opsflow.datasets import REASON, ROW, LoadedDataset
 from tasks.validate import build_suite, validate_dataset, validate_workspace
+from tests.helpers import columns_holding_data
 
 DTYPES = {
     "string": "string",
@@ -36,6 +37,8 @@ def frame(dataset: str, rows: list[dict[str, Any]], first_row: int = 2) -> pd.Da
             data[name] = pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
         else:
             data[name] = pd.Series(values, dtype=DTYPES[col.type])
+        if col.categorical:
+            data[name] = data[name].astype("category")
     out = pd.DataFrame(data)
     out[ROW] = range(first_row, first_row + len(rows))
     return out
@@ -299,6 +302,17 @@ def test_a_missing_required_column_quarantines_every_row() -> None:
     v = validate_dataset(ld, contract("incidents"), REFS, threshold=0.05)
     assert v.quarantine[REASON].tolist() == ["severity: required column is missing"] * 2
     assert v.quality.rows_used == 0
+
+
+def test_release_hands_the_rows_over_and_keeps_no_copy() -> None:
+    kept = validate_dataset(loaded("incidents", INCIDENTS), contract("incidents"), REFS, 1.0)
+    handed = loaded("incidents", INCIDENTS)
+    released = validate_dataset(handed, contract("incidents"), REFS, 1.0, release=True)
+    pd.testing.assert_frame_equal(released.frame, kept.frame)
+    pd.testing.assert_frame_equal(released.quarantine, kept.quarantine)
+    # The caller's dataset is emptied, text columns included (an empty slice of them would hold all their text).
+    assert len(handed.frame) == 0 and list(handed.frame.columns) == list(kept.frame.columns)
+    assert columns_holding_data(handed.frame) == []
 
 
 def test_rows_in_must_add_up() -> None:

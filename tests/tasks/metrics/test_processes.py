@@ -133,6 +133,22 @@ def test_later_export_changes_nothing() -> None:
     }
 
 
+def test_cases_outside_every_window_change_only_the_basis() -> None:
+    # Only cases completed in the 12 trend weeks (from 2025-04-14) are mined; older ones are counted in the basis.
+    old = [
+        ev("X1", OF, "pick", "2024-01-02 08:00", "2024-01-02 09:00"),
+        ev("X1", OF, "pack", "2024-01-03 08:00", "2024-01-03 09:00"),
+        ev("X2", "billing", "invoice", "2025-04-01 08:00", "2025-04-01 09:00"),  # a process seen only then
+    ]
+    now = compute_processes(event_log(BASE), PERIOD)
+    with_old = compute_processes(event_log(old + BASE), PERIOD)
+    assert now.model_dump(exclude={"basis"}) == with_old.model_dump(exclude={"basis"})
+    basis = {b.metric: b for b in with_old.basis}
+    # 18 + 3 rows, 2 of them (O4 pack, O5 ship) ended after the week: 19 used; O0's 2 + the old 3 completed before.
+    assert basis["process events"].rows_used == 19
+    assert basis["events of cases completed in the week"].reasons["case completed before the week"] == 5
+
+
 def test_time_zone_week_boundaries() -> None:
     # In Europe/Berlin (UTC+2 in July) the week ends 2025-07-06 22:00 UTC: a case ending 22:30 UTC is next week.
     rows = [
