@@ -236,22 +236,23 @@ def _case_last_end(events: pd.DataFrame, end_h: np.ndarray) -> np.ndarray:
     return pd.Series(end_h, copy=False).groupby(key, sort=False).transform("max").to_numpy()
 
 
-def _basis(events: pd.DataFrame, case_end: np.ndarray, later: int, week_start: float, end: float) -> list[Basis]:
+def _basis(end_h: np.ndarray, case_end: np.ndarray, week_start: float, end: float) -> list[Basis]:
     """The rows the section rests on: events ended before the end of the week, and those of the week's cases."""
+    n, later = len(end_h), int((end_h >= end).sum())
     events_week = int(((case_end >= week_start) & (case_end < end)).sum())
     before = int((case_end < week_start).sum())
-    in_progress = int(((case_end >= end) & (_hours(events["ended_at"]) < end)).sum())
+    in_progress = int(((case_end >= end) & (end_h < end)).sum())
     return [
         Basis(
             metric="process events",
-            rows_used=len(events) - later,
+            rows_used=n - later,
             rows_excluded=later,
             reasons={"ended at or after the end of the week": later} if later else {},
         ),
         Basis(
             metric="events of cases completed in the week",
             rows_used=events_week,
-            rows_excluded=len(events) - later - events_week,
+            rows_excluded=n - later - events_week,
             reasons={
                 reason: n
                 for reason, n in {
@@ -281,8 +282,8 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     # is mined as its last twelve weeks (a case is mined whole, so nothing about it changes).
     lo = min(edges[0], _at(prev.start), _at(period.days_back(BOTTLENECK_DAYS)))
     case_end = _case_last_end(events, end_h)
+    basis = _basis(end_h, case_end, _at(period.start), end)
     del end_h
-    basis = _basis(events, case_end, later, _at(period.start), end)
     picked = np.flatnonzero((case_end >= lo) & (case_end < end))
     del case_end
     if len(picked) == 0:
