@@ -13,11 +13,22 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workspace", type=Path, required=True)
-    parser.add_argument("--as-of", type=date.fromisoformat, required=True)
+    parser.add_argument("--workspace", type=Path)
+    parser.add_argument("--as-of", type=date.fromisoformat)
+    parser.add_argument(
+        "--prepare", action="store_true", help="Only start and stop Prefect's server once (creates its database)."
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     from opsflow.runtime import prefect_runtime
+
+    if args.prepare:
+        with prefect_runtime() as runtime:
+            pass
+        print(json.dumps({"prepare_seconds": round(time.perf_counter() - started, 2)}))
+        return
+    if args.workspace is None or args.as_of is None:
+        parser.error("--workspace and --as-of are required")
     from opsflow.timing import peak_memory_mib
 
     loaded: list[object] = []

@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.states import Failed, State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
@@ -155,7 +156,7 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
         past = history_section(history, scenario.id, period.as_of, [readiness, drill, impact], run.outcome)
         sections = [readiness, drill, impact, schedule, past]
         attach_previous(sections, previous_drill(history, scenario.id, period.as_of))
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
 
     with timer("render"):
         key = f"{scenario.id}-{period.as_of.isoformat()}"
@@ -175,12 +176,12 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
             sections=sections,
             section_charts=SECTION_CHARTS,
         )
-        paths = write_report_task(report, report_dir(workspace, FLOW, key), build_drill_charts(readiness, past))
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), build_drill_charts(readiness, past))
         save_drill_task(history, report, scenario, run, impact.primary_services, period.as_of)
         incidents_path = None
         if run.outcome in EXERCISED:
             incidents_path = record_drill_incident_task(workspace, incident_rows(scenario, run, impact, period.as_of))
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.timing import StageTimer
 from tasks.alerts import alert_on_failure
@@ -103,9 +104,9 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
             sections=[brief],
         )
         out = report_dir(workspace, FLOW, report.period_key)
-        paths = write_report_task(report, out, {})
+        paths = write_report_task(as_is(report), out, {})
         save_brief_task(history, report, period.as_of)
-        publish_report_artifacts_task(report, paths)
+        publish_report_artifacts_task(as_is(report), paths)
 
     delivered: list[str] = []
     if params.post_to_slack:

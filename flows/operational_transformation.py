@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Headline, Section
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -158,7 +159,7 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
             log, runs, period, params.change_date, params.window_days, params.min_improvement, params.owner
         )
         sections: list[Section] = [state, plan, control]
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
         registered: list[str] = []
         if baseline is not None:
             kpis = proposed_kpis_task(params.process, baseline, params.owner, params.goal, flow_name)
@@ -190,12 +191,12 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
             section_charts=TRANSFORMATION_CHARTS,
         )
         charts = transformation_charts_task(state, plan.target_lead_p50_hours)
-        paths = write_report_task(report, report_dir(workspace, flow_name, key), charts)
+        paths = write_report_task(as_is(report), report_dir(workspace, flow_name, key), charts)
         if baseline is not None:
             save_transformation_run_task(
                 history, log, period, params.window_days, baseline, sections, params.change_date
             )
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Headline, Section
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
@@ -133,7 +134,7 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
         kpis = compute_kpis_task(kpi_frame, observations, Period(period.as_of, config.timezone))
         review = review_performance_task(kpi_frame, observations, kpis, start, period.as_of, params.bucket)
         sections: list[Section] = [review, kpis]
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
 
     with timer("render"):
         usage = UsageLog()
@@ -160,9 +161,9 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
             section_charts=PERFORMANCE_CHARTS,
         )
         charts = performance_charts_task(review)
-        paths = write_report_task(report, report_dir(workspace, FLOW, key), charts)
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), charts)
         save_review_task(history, FLOW, report, period.as_of)
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

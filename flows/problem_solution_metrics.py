@@ -11,6 +11,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.params import date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
@@ -116,8 +117,8 @@ def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionRe
             subtitle=f"{config.company} · “{params.challenge[:200]}” · data as of {period.as_of:%d %b %Y}",
             sections=[router_section(decision, params.owner), analysis.section, plan, smart],
         )
-        paths = write_report_task(report, report_dir(workspace, FLOW, key), {})
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), {})
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

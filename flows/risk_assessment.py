@@ -10,6 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Section
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -91,7 +92,7 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
         )
         assessment = assess_register_task(data.frame("risks"), evidence, data.frame("vendors"), period)
         sections: list[Section] = [assessment]
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
 
     history = history_for(workspace, config)
     registered = register_kpis_task(history, assessment_kpis(evidence, period.as_of))
@@ -121,9 +122,9 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
             section_charts=SECTION_CHARTS,
         )
         charts = assessment_charts_task(assessment)
-        paths = write_report_task(report, report_dir(workspace, FLOW, period.key), charts)
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period.key), charts)
         save_assessment_task(history, report, period.as_of)
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

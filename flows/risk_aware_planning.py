@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import Failed, State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -131,7 +132,7 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         figures = current_figures_task(data, period, [m.metric_key for m in initiative.success_metrics], vendors)
         kpis, metrics = success_kpis_task(initiative, sim, figures, period.as_of)
         sections = [schedule, risks_section, metrics]
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
 
     history = history_for(workspace, config)
     registered = register_kpis_task(history, kpis)
@@ -162,9 +163,9 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
             section_charts=SECTION_CHARTS,
         )
         charts = planning_charts_task(initiative, cpm, sim, risks_section, period.as_of)
-        paths = write_report_task(report, report_dir(workspace, FLOW, period_key), charts)
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period_key), charts)
         save_plan_task(history, report, period.as_of)
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

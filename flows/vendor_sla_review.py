@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
@@ -130,8 +131,8 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
             section_charts={"scorecard": ["vendor-ontime"]},
         )
         charts = review_charts_task(scorecard)
-        paths = write_report_task(report, out_dir, charts)
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        paths = write_report_task(as_is(report), out_dir, charts)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     with timer("deliver"):
         if only is None:

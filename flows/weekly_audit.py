@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.handoff import as_is
 from opsflow.memory import release_free_memory
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
@@ -104,14 +105,16 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         # KPIs last: the KPIs other flows registered are measured by this week's figures.
         history = history_for(workspace, config)
         measured = [incidents, sla, vendors, projects, risks, processes]
-        kpis = compute_kpis_task(*kpis_with_registered_task(history, data, measured, period.as_of), period)
+        kpis = compute_kpis_task(*kpis_with_registered_task(history, data, as_is(measured), period.as_of), period)
         sections = [incidents, sla, vendors, projects, risks, kpis, processes]
-        focus = build_focus_task(sections, period)
+        focus = build_focus_task(as_is(sections), period)
 
     with timer("render"):
         attach_previous(sections, load_previous_audit_task(history, period.as_of))
         usage = UsageLog()
-        summary = write_summary_task(sections, focus, period, narrator_from_settings(get_settings()), usage)
+        summary = write_summary_task(
+            as_is(sections), as_is(focus), period, narrator_from_settings(get_settings()), usage
+        )
         report = new_report(
             FLOW,
             f"Weekly operational audit: week ending {period.as_of:%d %B %Y}",
@@ -125,10 +128,10 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
             sections=sections,
             section_charts=SECTION_CHARTS,
         )
-        charts = build_audit_charts_task(sections)
-        paths = write_report_task(report, report_dir(workspace, FLOW, period.key), charts)
-        save_audit_task(history, report, period.as_of)
-        publish_report_artifacts_task(report, paths, ARTIFACT_TABLES)
+        charts = build_audit_charts_task(as_is(sections))
+        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period.key), charts)
+        save_audit_task(history, as_is(report), period.as_of)
+        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []
     if params.post_to_slack:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +23,8 @@ if TYPE_CHECKING:
     from prefect import Flow
 
 logger = logging.getLogger(__name__)
+server_log = logging.getLogger("prefect")
+"""The logger Prefect announces its own temporary server on, so the start and stop lines look as they always did."""
 
 FLOWS: dict[str, str] = {
     "data-check": "flows.data_check:data_check",
@@ -147,6 +153,135 @@ class RuntimeInfo:
     server_start_seconds: float = 0.0
 
 
+class TemporaryServer:
+    """Prefect's API server in a child process, on a free local port, started the way Prefect starts its own.
+
+    Prefect's `SubprocessASGIServer` does the same, but importing it means importing the server application into
+    this process first (1.4 s on these machines, before the child can even start); this class needs neither, so the
+    child starts while this process is still importing the flow. The command line is Prefect's own (uvicorn with
+    `prefect.server.api.server:create_app`, the UI off, marked ephemeral so only the services a short-lived server
+    needs run), and the child reads the same settings (PREFECT_HOME, database URL) as this process.
+    """
+
+    PORT_ATTEMPTS = 2
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self, timeout: float) -> None:
+        """Start the child and wait until its health check answers (a taken port gets another try)."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        for _attempt in range(self.PORT_ATTEMPTS):
+            self.port = _free_port()
+            server_log.info("Starting temporary server on http://127.0.0.1:%s", self.port)
+            self.process = subprocess.Popen(self._command(), env=self._environment())
+            with httpx.Client() as client:
+                while time.monotonic() < deadline and self.process.poll() is None:
+                    try:
+                        if client.get(f"{self.api_url}/health", timeout=5).status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.1)
+            if self.process.poll() is None:  # still starting at the deadline
+                self.stop()
+                raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s")
+            # Exited early: most often the port was taken between choosing and binding it.
+        raise RuntimeError(
+            f"the temporary Prefect server exited with code {self.process.returncode if self.process else '?'} "
+            f"({self.PORT_ATTEMPTS} attempts); its messages are above"
+        )
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        server_log.info("Stopping temporary server on http://127.0.0.1:%s", self.port)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def _command(self) -> list[str]:
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(spec.origin).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ]
+
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        from prefect.settings import get_current_settings
+
+        # Settings this process holds but its environment may not (a profile, prefect.toml) go to the child too.
+        settings = get_current_settings().to_environment_variables(exclude_unset=True)
+        env = {
+            **os.environ,
+            **settings,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        env.pop("PREFECT_API_URL", None)
+        return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _api_url(url: str) -> Iterator[None]:
+    """Point every Prefect client of this process (any thread) at `url` for the duration.
+
+    The UI URL is set empty unless the user set one: Prefect would otherwise derive it from the API URL and log a
+    "View at" link to a server that serves no UI and is gone a moment later.
+    """
+    from prefect.context import refresh_global_settings_context
+
+    updates = {"PREFECT_API_URL": url}
+    if "PREFECT_UI_URL" not in os.environ:
+        updates["PREFECT_UI_URL"] = ""
+    before = {name: os.environ.get(name) for name in updates}
+    os.environ.update(updates)
+    refresh_global_settings_context()
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        refresh_global_settings_context()
+
+
 @contextmanager
 def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[RuntimeInfo]:
     """Run the body against the configured Prefect API, or against a temporary local server started for it.
@@ -154,17 +289,16 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
     With no PREFECT_API_URL, Prefect itself would start a temporary server on first use and stop it at interpreter
     exit, while the server's task-run recorder is still writing the last task-run events the client just streamed:
     stopping cancels that write, and the server logs `ERROR ... Error flushing N events` with CancelledError
-    tracebacks although nothing is wrong. Here the same server (Prefect's own singleton, so Prefect's clients use
-    it too) is started up front, and on the way out the client's event and log queues are drained, the server is
-    given the time to record every task run's last state, and only then is it stopped.
+    tracebacks although nothing is wrong. Here a temporary server is started up front and made this process's API
+    URL; on the way out the client's event and log queues are drained, the server is given the time to record every
+    task run's last state, and only then is it stopped.
 
     `warmup` (say, importing the flow's modules) runs while the server starts, so the two costs overlap.
     """
     configure_environment()
-    import prefect.main  # noqa: F401  (sets up Prefect's logging before the server thread logs its first line)
+    import prefect.main  # noqa: F401  (sets up Prefect's logging before the server start logs its first line)
     from prefect.events.clients import AssertingPassthroughEventsClient
     from prefect.events.worker import EventsWorker
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL
 
     configured = PREFECT_API_URL.value()
@@ -174,7 +308,7 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
         yield RuntimeInfo(api_url=str(configured), temporary_server=False)
         return
 
-    server = SubprocessASGIServer()
+    server = TemporaryServer()
     started = time.perf_counter()
     failures: list[BaseException] = []
     ready_after: list[float] = []
@@ -186,6 +320,8 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
         except BaseException as exc:  # re-raised in the calling thread
             failures.append(exc)
 
+    # The child process does the server's work; this thread only polls its health check, so the warmup's imports
+    # in this thread run at full speed on the other core.
     starter = threading.Thread(target=start, name="opsflow-server-start", daemon=True)
     starter.start()
     try:
@@ -200,16 +336,24 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
         server.stop()
         raise
     info = RuntimeInfo(api_url=server.api_url, temporary_server=True, server_start_seconds=ready_after[0])
-    # Prefect's pass-through client streams events to the server like the default one and keeps a copy, so we know
-    # which task-run states the server still has to record (emit_event only accepts Prefect's own client types).
-    AssertingPassthroughEventsClient.reset()
-    EventsWorker.set_client_override(AssertingPassthroughEventsClient, api_url=server.api_url)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     try:
-        yield info
-    finally:
-        try:
-            _settle(SETTLE_TIMEOUT)
-        finally:
-            EventsWorker.set_client_override(None)
+        # No flow-run heartbeats: they let a long-lived server notice a crashed run, but this one is stopped when
+        # the body ends, and stopping each run's heartbeat thread waits for its next one-second tick.
+        with _api_url(server.api_url), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            # Prefect's pass-through client streams events to the server like the default one and keeps a copy, so
+            # we know which task-run states the server still has to record (emit_event only accepts Prefect's own
+            # client types).
             AssertingPassthroughEventsClient.reset()
-            server.stop()
+            EventsWorker.set_client_override(AssertingPassthroughEventsClient, api_url=server.api_url)
+            try:
+                yield info
+            finally:
+                try:
+                    _settle(SETTLE_TIMEOUT)
+                finally:
+                    EventsWorker.set_client_override(None)
+                    AssertingPassthroughEventsClient.reset()
+    finally:
+        server.stop()

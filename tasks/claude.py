@@ -8,16 +8,17 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-import anthropic
-from anthropic.types import ToolChoiceToolParam, ToolParam, UserMessageParam
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
 from opsflow.settings import Settings
+
+if TYPE_CHECKING:  # the SDK is imported when Claude is configured (about 0.9 s every run would pay otherwise)
+    from anthropic.types import ToolParam
 
 log = logging.getLogger("opsflow.claude")
 
@@ -156,6 +157,8 @@ class ClaudeNarrator:
         self.timeout = timeout
         self.max_retries = max_retries
         self._host = _host(base_url or "https://api.anthropic.com")
+        import anthropic
+
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
 
     def __repr__(self) -> str:  # never the key
@@ -173,6 +176,9 @@ class ClaudeNarrator:
 
     def call_tool(self, system: str, prompt: str, tool: ToolParam, max_tokens: int) -> ToolCall:
         """One Messages API call that must answer by calling `tool`; its input, or NarrationFailed with one line."""
+        import anthropic
+        from anthropic.types import ToolChoiceToolParam, UserMessageParam
+
         name = tool["name"]
         try:
             response = self._client.messages.create(

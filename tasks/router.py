@@ -6,15 +6,18 @@ import json
 import logging
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from anthropic.types import ToolParam
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsflow.contract import DATASETS
 from opsflow.findings import Ratio
+
+if TYPE_CHECKING:
+    from anthropic.types import ToolParam
+
 from tasks.claude import (
     BUDGETS,
     NarrationFailed,

@@ -1,0 +1,102 @@
+"""prefect_runtime's temporary server: started in a child process, made the API URL, stopped afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ROUND_TRIP = textwrap.dedent(
+    """
+    import json, os, socket
+    from prefect import flow
+    from opsflow.runtime import prefect_runtime
+
+    @flow(name="round-trip")
+    def round_trip() -> int:
+        return 42
+
+    with prefect_runtime() as info:
+        inside = os.environ.get("PREFECT_API_URL")
+        result = round_trip()
+    port = int(info.api_url.split(":")[2].split("/")[0])
+    with socket.socket() as sock:
+        refused = sock.connect_ex(("127.0.0.1", port)) != 0
+
+    with prefect_runtime():  # a second server on the same Prefect home sees the first one's run
+        from prefect.client.orchestration import get_client
+        with get_client(sync_client=True) as client:
+            names = [r.name for r in client.read_flow_runs()]
+
+    print(json.dumps({
+        "temporary": info.temporary_server, "api_url": info.api_url, "inside": inside, "result": result,
+        "after": os.environ.get("PREFECT_API_URL"), "refused": refused, "runs": len(names),
+    }))
+    """
+)
+
+
+def _standalone_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """No Prefect setting of the test session (so no PREFECT_API_URL), and a Prefect home of the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    env.update(extra)
+    return env
+
+
+def _run(script: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "script.py"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        env=_standalone_env(tmp_path, **extra),
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_temporary_server_is_the_api_for_the_body_and_gone_after(tmp_path: Path) -> None:
+    done = _run(ROUND_TRIP, tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["temporary"] is True
+    assert seen["inside"] == seen["api_url"] and seen["api_url"].startswith("http://127.0.0.1:")
+    assert seen["result"] == 42
+    assert seen["after"] is None  # the process's own setting is back as it was
+    assert seen["refused"] is True  # the server was stopped
+    assert seen["runs"] == 1  # recorded in the Prefect home's database, where the user's UI will find it
+    assert "Starting temporary server" in output and "Stopping temporary server" in output
+    # Prefect would derive a UI link from the API URL: a server without UI, gone a moment later.
+    assert "View at" not in output
+    assert "Traceback" not in output and "ERROR" not in output
+
+
+@pytest.mark.slow
+def test_a_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
+    # A database the server cannot create (its folder does not exist): the child exits during start-up.
+    script = textwrap.dedent(
+        """
+        from opsflow.runtime import prefect_runtime
+        try:
+            with prefect_runtime():
+                print("body ran")
+        except RuntimeError as exc:
+            print("failed:", exc)
+        """
+    )
+    bad_db = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'prefect.db'}"
+    done = _run(script, tmp_path, PREFECT_API_DATABASE_CONNECTION_URL=bad_db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "body ran" not in done.stdout
+    assert "failed: the temporary Prefect server exited with code" in done.stdout
