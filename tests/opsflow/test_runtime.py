@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from opsflow.runtime import TemporaryServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 ROUND_TRIP = textwrap.dedent(
@@ -82,21 +84,32 @@ def test_temporary_server_is_the_api_for_the_body_and_gone_after(tmp_path: Path)
     assert "Traceback" not in output and "ERROR" not in output
 
 
-@pytest.mark.slow
-def test_a_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
-    # A database the server cannot create (its folder does not exist): the child exits during start-up.
-    script = textwrap.dedent(
-        """
-        from opsflow.runtime import prefect_runtime
-        try:
-            with prefect_runtime():
-                print("body ran")
-        except RuntimeError as exc:
-            print("failed:", exc)
-        """
-    )
-    bad_db = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'prefect.db'}"
-    done = _run(script, tmp_path, PREFECT_API_DATABASE_CONNECTION_URL=bad_db)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "body ran" not in done.stdout
-    assert "failed: the temporary Prefect server exited with code" in done.stdout
+class _ExitsAtOnce(TemporaryServer):
+    """A server whose process exits with uvicorn's start-up failure code (3) before it answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    def _command(self) -> list[str]:
+        self.attempts += 1
+        return [sys.executable, "-c", "raise SystemExit(3)"]
+
+
+def test_a_server_that_cannot_start_is_one_clear_error_after_a_second_port() -> None:
+    # An early exit is most often a port taken between choosing and binding it: one more port, then one clear error.
+    server = _ExitsAtOnce()
+    with pytest.raises(RuntimeError, match=r"exited with code 3 \(2 attempts\)"):
+        server.start(timeout=60)
+    assert server.attempts == TemporaryServer.PORT_ATTEMPTS == 2
+
+
+def test_a_server_that_never_answers_is_stopped_at_the_deadline() -> None:
+    class Silent(TemporaryServer):
+        def _command(self) -> list[str]:
+            return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    server = Silent()
+    with pytest.raises(RuntimeError, match="did not answer within 1 s"):
+        server.start(timeout=1)
+    assert server.process is None  # stopped, not left behind
