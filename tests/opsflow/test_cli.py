@@ -28,8 +28,9 @@ def _copy(sample_workspace: Path, tmp_path: Path) -> Path:
     return ws
 
 
-def _opsflow(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as a user runs it."""
+def _opsflow(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it (the timeout only guards against a hang: imports alone took
+    20 s when this machine was slow)."""
     return subprocess.run(
         [str(BIN / "opsflow"), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
     )
