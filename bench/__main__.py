@@ -31,8 +31,8 @@ def _bench_env() -> dict[str, str]:
 def _prepare_prefect() -> float:
     """Start and stop Prefect's temporary server once: on a new machine that creates and migrates its database.
 
-    That happens once per machine (about 7 s here), not once per audit, so it is timed and shown on its own line
-    rather than charged to whichever scale happens to run first.
+    That happens once per machine (4.5 s to 10 s on these machines), not once per audit, so it is timed and shown on
+    its own line rather than charged to whichever scale happens to run first.
     """
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run_audit", "--prepare"], capture_output=True, text=True, env=_bench_env()

@@ -23,7 +23,7 @@ def main() -> None:
     from opsflow.runtime import prefect_runtime
 
     if args.prepare:
-        with prefect_runtime() as runtime:
+        with prefect_runtime():
             pass
         print(json.dumps({"prepare_seconds": round(time.perf_counter() - started, 2)}))
         return

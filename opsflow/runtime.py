@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 import os
@@ -299,7 +298,7 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
     import prefect.main  # noqa: F401  (sets up Prefect's logging before the server start logs its first line)
     from prefect.events.clients import AssertingPassthroughEventsClient
     from prefect.events.worker import EventsWorker
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     configured = PREFECT_API_URL.value()
     if configured:
@@ -336,8 +335,6 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
         server.stop()
         raise
     info = RuntimeInfo(api_url=server.api_url, temporary_server=True, server_start_seconds=ready_after[0])
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
     try:
         # No flow-run heartbeats: they let a long-lived server notice a crashed run, but this one is stopped when
         # the body ends, and stopping each run's heartbeat thread waits for its next one-second tick.
