@@ -15,18 +15,14 @@ from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, wor
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import focus_actions, history_for
-from tasks.claude import UsageLog, narrator_from_settings
-from tasks.drill import EXERCISED, FLOW, load_scenarios_task, record_drill_incident_task, run_drill_task
-from tasks.drill_assess import (
+from tasks.continuity.assess import (
     assess_readiness_task,
     compute_impact_task,
     drill_section,
     plan_schedule_task,
     previous_drill,
 )
-from tasks.drill_report import (
+from tasks.continuity.report import (
     build_drill_charts,
     drill_headlines,
     drill_summary_task,
@@ -35,13 +31,17 @@ from tasks.drill_report import (
     no_scenario_message,
     save_drill_task,
 )
-from tasks.metrics.focus import build_focus_task
-from tasks.metrics.risks import compute_risks_task
-from tasks.metrics.vendors import compute_vendors_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.present import attach_previous
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
+from tasks.continuity.scenarios import EXERCISED, FLOW, load_scenarios_task, record_drill_incident_task, run_drill_task
+from tasks.coo.audit import focus_actions, history_for
+from tasks.coo.focus import build_focus_task
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.reporting.narrative import UsageLog, narrator_from_settings
+from tasks.reporting.present import attach_previous
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.risk_management.register import compute_risks_task
+from tasks.vendors.scorecard import compute_vendors_task
 
 ARTIFACT_TABLES = [
     ("readiness", "findings"),

@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import history_for
-from tasks.brief import (
+from tasks.coo.audit import history_for
+from tasks.coo.brief import (
     FLOW,
     MAX_LINES,
     brief_actions,
@@ -23,17 +22,18 @@ from tasks.brief import (
     save_brief_task,
     select_brief_task,
 )
-from tasks.kpi_registry import kpis_with_registered_task
-from tasks.metrics.incidents import compute_incidents_task
-from tasks.metrics.kpis import compute_kpis_task
-from tasks.metrics.processes import compute_processes_task
-from tasks.metrics.projects import compute_projects_task
-from tasks.metrics.risks import compute_risks_task
-from tasks.metrics.sla import compute_sla_task
-from tasks.metrics.vendors import compute_vendors_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.incidents.metrics import compute_incidents_task
+from tasks.performance_metrics.kpis import compute_kpis_task
+from tasks.performance_metrics.registry import kpis_with_registered_task
+from tasks.process_optimization.mining import compute_processes_task
+from tasks.project_management.projects import compute_projects_task
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.risk_management.register import compute_risks_task
+from tasks.service_levels.slo import compute_sla_task
+from tasks.vendors.scorecard import compute_vendors_task
 
 
 class DailyBriefParams(WorkspaceParams):

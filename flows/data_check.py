@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, workspace_field
 from opsflow.period import last_complete_week_end
-from tasks.prepare import DataNotUsableError, load_workspace_data, not_usable
-from tasks.quality_report import publish_quality_artifacts_task, write_quality_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
+from tasks.data.prepare import DataNotUsableError, load_workspace_data, not_usable
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.reporting.quality import publish_quality_artifacts_task, write_quality_report_task
 
 FLOW = "data-check"
 REPORT_DIR = Path("reports") / "data-quality"

@@ -7,7 +7,7 @@ from prefect.states import State
 from pydantic import Field
 
 from flows.operational_transformation import TransformationParams, TransformationResult, run_transformation
-from tasks.alerts import alert_on_failure
+from tasks.delivery.alerts import alert_on_failure
 
 FLOW = "improvement-initiative"
 GOAL = "Halve the median order-fulfilment lead time"

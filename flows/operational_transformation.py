@@ -14,17 +14,21 @@ from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import audit_period, focus_actions, history_for
-from tasks.claude import UsageLog, narrate_task, narrator_from_settings
-from tasks.kpi_registry import register_kpis_task
-from tasks.metrics.focus import build_focus_task
-from tasks.metrics.processes import process_slug
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
-from tasks.summary import summary_figures
-from tasks.transformation import (
+from tasks.coo.audit import audit_period, focus_actions, history_for
+from tasks.coo.focus import build_focus_task
+from tasks.coo.summary import summary_figures
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.performance_metrics.registry import register_kpis_task
+from tasks.process_optimization.control import (
+    MIN_IMPROVEMENT,
+    control_step_task,
+    load_baselines_task,
+    save_transformation_run_task,
+)
+from tasks.process_optimization.mining import process_slug
+from tasks.process_optimization.transformation import (
     TRANSFORMATION_CHARTS,
     WINDOW_DAYS,
     current_state_task,
@@ -35,12 +39,8 @@ from tasks.transformation import (
     transformation_charts_task,
     transformation_summary,
 )
-from tasks.transformation_control import (
-    MIN_IMPROVEMENT,
-    control_step_task,
-    load_baselines_task,
-    save_transformation_run_task,
-)
+from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 FLOW = "operational-transformation"
 ARTIFACT_TABLES = [

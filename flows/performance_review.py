@@ -15,23 +15,23 @@ from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import audit_period, focus_actions, history_for
-from tasks.claude import UsageLog, narrate_task, narrator_from_settings
-from tasks.kpi_registry import kpis_with_registered_task
-from tasks.metrics.focus import build_focus_task
-from tasks.metrics.kpis import compute_kpis_task
-from tasks.performance import (
+from tasks.coo.audit import audit_period, focus_actions, history_for
+from tasks.coo.focus import build_focus_task
+from tasks.coo.summary import summary_figures
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.performance_metrics.kpis import compute_kpis_task
+from tasks.performance_metrics.registry import kpis_with_registered_task
+from tasks.performance_metrics.review import (
     PERFORMANCE_CHARTS,
     TrendBucket,
     performance_charts_task,
     review_performance_task,
     save_review_task,
 )
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
-from tasks.summary import summary_figures
+from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 FLOW = "performance-review"
 DEFAULT_DAYS = 91

@@ -16,15 +16,9 @@ from opsflow.params import date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import history_for
-from tasks.claude import UsageLog, narrator_from_settings
-from tasks.kpi_registry import register_kpis_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.router import Skill, route_task
-from tasks.run_tags import period_tag, tag_flow_run_task
-from tasks.solution import (
+from tasks.coo.audit import history_for
+from tasks.coo.router import Skill, route_task
+from tasks.coo.solution import (
     FLOW,
     action_plan_task,
     analyse_task,
@@ -33,6 +27,12 @@ from tasks.solution import (
     skill_sections,
     smart_metrics_task,
 )
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.performance_metrics.registry import register_kpis_task
+from tasks.reporting.narrative import UsageLog, narrator_from_settings
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
 
 ARTIFACT_TABLES = [("smart_metrics", "metrics"), ("plan", "actions"), ("analysis", "findings")]
 

@@ -13,14 +13,14 @@ from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import audit_period, focus_actions, history_for
-from tasks.claude import UsageLog, narrate_task, narrator_from_settings
-from tasks.kpi_registry import register_kpis_task
-from tasks.metrics.focus import build_focus_task
-from tasks.metrics.risks import compute_risks_task
-from tasks.metrics.vendors import compute_vendors_task
-from tasks.planning import (
+from tasks.coo.audit import audit_period, focus_actions, history_for
+from tasks.coo.focus import build_focus_task
+from tasks.coo.summary import summary_figures
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.performance_metrics.registry import register_kpis_task
+from tasks.project_management.planning import (
     FLOW,
     SECTION_CHARTS,
     Initiative,
@@ -41,12 +41,12 @@ from tasks.planning import (
     task_starts,
     template_planning_summary,
 )
-from tasks.planning_schedule import critical_path_task, days_available, simulate_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.present import attach_previous
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
-from tasks.summary import summary_figures
+from tasks.project_management.schedule import critical_path_task, days_available, simulate_task
+from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
+from tasks.reporting.present import attach_previous
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.risk_management.register import compute_risks_task
+from tasks.vendors.scorecard import compute_vendors_task
 
 ARTIFACT_TABLES = [("schedule", "forecast"), ("schedule", "plan"), ("initiative_risks", "risks")]
 

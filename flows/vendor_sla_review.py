@@ -13,15 +13,14 @@ from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import history_for
-from tasks.claude import UsageLog, narrator_from_settings
-from tasks.metrics.sla import compute_sla_task
-from tasks.metrics.vendors import compute_vendors_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
-from tasks.vendor_review import (
+from tasks.coo.audit import history_for
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.reporting.narrative import UsageLog, narrator_from_settings
+from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.service_levels.slo import compute_sla_task
+from tasks.vendors.review import (
     FLOW,
     ReviewDelivery,
     deliver_review,
@@ -40,6 +39,7 @@ from tasks.vendor_review import (
     vendor_incidents_task,
     write_review_summary_task,
 )
+from tasks.vendors.scorecard import compute_vendors_task
 
 ARTIFACT_TABLES = [("scorecard", "scorecard"), ("flagged", "flagged"), ("renewals", "renewals")]
 AD_HOC = "not posted (a run restricted to vendor_ids is ad hoc)"

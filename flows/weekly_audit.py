@@ -14,8 +14,7 @@ from opsflow.memory import release_free_memory
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
-from tasks.alerts import alert_on_failure
-from tasks.audit import (
+from tasks.coo.audit import (
     FLOW,
     audit_period,
     focus_actions,
@@ -25,21 +24,22 @@ from tasks.audit import (
     slack_headlines,
     write_summary_task,
 )
-from tasks.audit_charts import SECTION_CHARTS, build_audit_charts_task
-from tasks.claude import UsageLog, narrator_from_settings
-from tasks.kpi_registry import kpis_with_registered_task
-from tasks.metrics.focus import build_focus_task
-from tasks.metrics.incidents import compute_incidents_task
-from tasks.metrics.kpis import compute_kpis_task
-from tasks.metrics.processes import compute_processes_task
-from tasks.metrics.projects import compute_projects_task
-from tasks.metrics.risks import compute_risks_task
-from tasks.metrics.sla import compute_sla_task
-from tasks.metrics.vendors import compute_vendors_task
-from tasks.prepare import load_workspace_data, not_usable
-from tasks.present import attach_previous
-from tasks.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.run_tags import period_tag, tag_flow_run_task
+from tasks.coo.audit_charts import SECTION_CHARTS, build_audit_charts_task
+from tasks.coo.focus import build_focus_task
+from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.incidents.metrics import compute_incidents_task
+from tasks.performance_metrics.kpis import compute_kpis_task
+from tasks.performance_metrics.registry import kpis_with_registered_task
+from tasks.process_optimization.mining import compute_processes_task
+from tasks.project_management.projects import compute_projects_task
+from tasks.reporting.narrative import UsageLog, narrator_from_settings
+from tasks.reporting.present import attach_previous
+from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.risk_management.register import compute_risks_task
+from tasks.service_levels.slo import compute_sla_task
+from tasks.vendors.scorecard import compute_vendors_task
 
 ARTIFACT_TABLES = [
     ("vendors", "scorecard"),

@@ -173,10 +173,10 @@ def validate(
         config = load_config(ws)  # before the slow imports below: a wrong folder is reported at once
         from flows.data_check import REPORT_DIR
         from opsflow.period import last_complete_week_end
-        from tasks.ingest import load_workspace
-        from tasks.prepare import QUARANTINE_DIR, unusable_reasons
-        from tasks.quality_report import write_quality_report
-        from tasks.validate import validate_workspace
+        from tasks.data.ingest import load_workspace
+        from tasks.data.prepare import QUARANTINE_DIR, unusable_reasons
+        from tasks.data.validate import validate_workspace
+        from tasks.reporting.quality import write_quality_report
 
         loaded, load_errors = load_workspace(ws, config)
         data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
@@ -213,7 +213,7 @@ def run(
         as_of_date = _parse_date(as_of, "--as-of")
         require_flow(flow)
         from opsflow.config import load_config
-        from tasks.workspace import ensure_workspace
+        from tasks.data.workspace import ensure_workspace
 
         ws = ensure_workspace(_workspace(workspace))
         load_config(ws)  # a bad opsflow.yaml is a one-line error here, before a server starts

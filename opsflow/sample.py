@@ -2102,8 +2102,8 @@ def write_sample(
     text = yaml.safe_dump(_config(fmt, seed, end, scale), sort_keys=False, allow_unicode=True, width=120)
     (out / CONFIG_FILE).write_text(header + text, encoding="utf-8")
     # Imported here: the drill scenarios belong to the continuity flow, which the generator does not otherwise need.
-    from tasks.drill import write_sample_drills
-    from tasks.planning import write_sample_initiative
+    from tasks.continuity.scenarios import write_sample_drills
+    from tasks.project_management.planning import write_sample_initiative
 
     write_sample_drills(out)
     write_sample_initiative(out)

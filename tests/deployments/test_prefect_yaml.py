@@ -21,7 +21,7 @@ from deployments.spec import PREFECT_FILE, REPO_ROOT, DeploymentSpec, deployment
 from deployments.spec import load_specs as _load_specs
 from deployments.worker import DEFAULT_POOL
 from opsflow.settings import Settings
-from tasks.slack import FileSender, sender_from_settings
+from tasks.delivery.slack import FileSender, sender_from_settings
 
 RAW = yaml.safe_load(PREFECT_FILE.read_text(encoding="utf-8"))
 SPECS = _load_specs()

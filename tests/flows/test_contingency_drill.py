@@ -12,8 +12,8 @@ import yaml
 from flows.contingency_drill import ContingencyDrillParams, ContingencyDrillResult, contingency_drill
 from opsflow.history import open_history
 from opsflow.settings import get_settings
-from tasks.drill import DRILLS_DIR, write_sample_drills
-from tasks.drill_standin import StandInEndpoint
+from tasks.continuity.scenarios import DRILLS_DIR, write_sample_drills
+from tasks.continuity.standin import StandInEndpoint
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 

@@ -10,8 +10,8 @@ import pytest
 from flows.improvement_initiative import GOAL, InitiativeParams, improvement_initiative
 from flows.operational_transformation import TransformationResult
 from opsflow.history import open_history
-from tasks.kpi_registry import load_registered_kpis
-from tasks.transformation_control import HISTORY_FLOW
+from tasks.performance_metrics.registry import load_registered_kpis
+from tasks.process_optimization.control import HISTORY_FLOW
 from tests.conftest import SAMPLE_END
 
 

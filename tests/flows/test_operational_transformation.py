@@ -16,8 +16,8 @@ from flows.operational_transformation import (
 )
 from opsflow.history import open_history
 from opsflow.settings import get_settings
-from tasks.kpi_registry import load_registered_kpis
-from tasks.transformation_control import HISTORY_FLOW
+from tasks.performance_metrics.registry import load_registered_kpis
+from tasks.process_optimization.control import HISTORY_FLOW
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 

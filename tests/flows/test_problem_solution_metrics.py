@@ -16,8 +16,8 @@ from flows.problem_solution_metrics import (
 from flows.weekly_audit import WeeklyAuditParams, weekly_audit
 from opsflow.history import open_history
 from opsflow.settings import get_settings
-from tasks.kpi_registry import load_registered_kpis
-from tasks.router import Skill
+from tasks.coo.router import Skill
+from tasks.performance_metrics.registry import load_registered_kpis
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 

@@ -13,7 +13,7 @@ from flows.risk_aware_planning import RiskAwarePlanningParams, RiskAwarePlanning
 from opsflow.config import load_config
 from opsflow.history import open_history
 from opsflow.settings import get_settings
-from tasks.planning import write_sample_initiative
+from tasks.project_management.planning import write_sample_initiative
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 

@@ -26,7 +26,7 @@ ROUTE_ANSWER: dict[str, Any] = {
     ],
     "subject": "order fulfilment",
 }
-"""The `good` answer to the COO router's `route_challenge` tool (tasks.router); `tool_inputs` overrides it."""
+"""The `good` answer to the COO router's `route_challenge` tool (tasks.coo.router); `tool_inputs` overrides it."""
 
 
 @dataclass
@@ -178,7 +178,7 @@ class AnthropicStandIn:
 
 
 def _figures(body: Any) -> dict[str, Any]:
-    """The figures JSON fenced in the user message (the prompt format of tasks.claude)."""
+    """The figures JSON fenced in the user message (the prompt format of tasks.reporting.narrative)."""
     messages = body.get("messages") or [{}]
     content = messages[-1].get("content", "")
     text = content if isinstance(content, str) else " ".join(c.get("text", "") for c in content)

@@ -1,0 +1,97 @@
+"""The weekly audit's own units of work: its period, its history, its executive summary and its Slack digest."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from opsflow.config import WorkspaceConfig
+from opsflow.findings import Action, Headline, Section
+from opsflow.history import HistoryStore, StoredRun, open_history
+from opsflow.period import Period, last_complete_week_end
+from opsflow.settings import get_settings
+from tasks.coo.focus import FocusSection
+from tasks.coo.summary import summary_figures, template_summary
+from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
+from tasks.reporting.present import headline_values
+from tasks.reporting.report import FlowReport
+
+SLACK_HEADLINES = (
+    "incidents.week.total",
+    "incidents.open_sev1_sev2",
+    "incidents.week.mttr_median_hours",
+    "incidents.postmortems_overdue",
+    "sla.week.compliance",
+    "sla.error_budget.at_risk",
+    "vendors.flagged",
+    "projects.off_track",
+    "risks.contradictions",
+    "kpis.okr_score.mean",
+)
+"""The ten figures the Slack post shows (Block Kit allows ten fields in a section)."""
+
+FLOW = "weekly-audit"
+
+
+def audit_period(as_of: date | None, timezone: str, today: date | None = None) -> Period:
+    """The week to audit: the one ending `as_of`, or the last complete Monday-to-Sunday week in the time zone."""
+    if as_of is None:
+        today = today or datetime.now(ZoneInfo(timezone)).date()
+        as_of = last_complete_week_end(today)
+    return Period(as_of, timezone)
+
+
+def history_for(workspace: Path, config: WorkspaceConfig) -> HistoryStore:
+    """The history store named by opsflow.yaml, else OPSFLOW_HISTORY_URL, else SQLite in the workspace."""
+    return open_history(workspace, config.history_url or get_settings().history_url)
+
+
+def load_previous_audit(history: HistoryStore, as_of: date) -> StoredRun | None:
+    """The latest audit for a week that ended before `as_of` (the one this week is compared with)."""
+    return history.previous_run(FLOW, as_of)
+
+
+def save_audit(history: HistoryStore, report: FlowReport, as_of: date) -> None:
+    """Store the audit's figures and sections; re-running the same week replaces the earlier run."""
+    headlines = headline_values(report.sections)
+    history.save_run(FLOW, report.period_key, as_of, headlines, report.model_dump(mode="json"))
+
+
+def write_summary(
+    sections: list[Section], focus: FocusSection, period: Period, narrator: Narrator, usage: UsageLog
+) -> Narrative:
+    """The executive summary: Claude's from the figures when configured and grounded, else the template's."""
+    facts = [f"Week: {period.week_start.isoformat()} to {period.as_of.isoformat()}", f"Focus: {focus.closing}"]
+    return narrate(
+        "performance",
+        summary_figures(sections),
+        facts,
+        lambda: template_summary(sections, focus, period),
+        narrator,
+        usage,
+    )
+
+
+def slack_headlines(sections: list[Section]) -> list[Headline]:
+    """The figures for the Slack post, in a fixed order, those the run could compute."""
+    by_key = {h.key: h for s in sections for h in s.headlines}
+    return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
+
+
+def focus_actions(focus: FocusSection) -> list[Action]:
+    """The focus list as actions, urgent first, for the Slack post."""
+    return [
+        Action(text=i.text, urgency=i.urgency, owner=i.owner, source=i.source, section=i.section, due=i.due)
+        for i in [*focus.urgent, *focus.important]
+    ]
+
+
+load_previous_audit_task = task(
+    name="load_previous_audit", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
+)(load_previous_audit)
+save_audit_task = task(name="save_audit", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(save_audit)
+write_summary_task = task(name="write_summary", cache_policy=NO_CACHE)(write_summary)

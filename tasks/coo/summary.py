@@ -1,0 +1,90 @@
+"""The executive summary of the weekly audit: five to eight sentences built only from computed figures."""
+
+from __future__ import annotations
+
+from opsflow.findings import Section
+from opsflow.period import Period
+from tasks.coo.focus import FocusSection
+from tasks.reporting.present import format_value
+
+
+def _figures(sections: list[Section]) -> dict[str, float | None]:
+    return {h.key: h.value for s in sections for h in s.headlines}
+
+
+def _previous(sections: list[Section]) -> dict[str, float | None]:
+    return {h.key: h.previous for s in sections for h in s.headlines}
+
+
+def _n(value: float | None) -> str:
+    return "no" if value is None else format_value(int(value) if float(value).is_integer() else value)
+
+
+def summary_figures(sections: list[Section]) -> dict[str, float | int | str]:
+    """The figures a summary may cite: every headline value (and its previous value) that exists."""
+    figures: dict[str, float | int | str] = {}
+    for section in sections:
+        for h in section.headlines:
+            if h.value is not None:
+                figures[h.key] = round(h.value, 4)
+                if h.unit == "ratio":
+                    figures[h.key + ".percent"] = round(h.value * 100, 1)
+            if h.previous is not None:
+                figures[h.key + ".previous"] = round(h.previous, 4)
+    return figures
+
+
+def template_summary(sections: list[Section], focus: FocusSection, period: Period) -> str:
+    """The deterministic summary: one sentence per area that has data, and the focus line last."""
+    f = _figures(sections)
+    prev = _previous(sections)
+    sentences: list[str] = []
+    week = f"{period.week_start:%d %b} to {period.as_of:%d %b %Y}"
+
+    total = f.get("incidents.week.total")
+    if total is not None:
+        change = ""
+        if prev.get("incidents.week.total") is not None:
+            change = f" (previous week: {_n(prev['incidents.week.total'])})"
+        mttr = f.get("incidents.week.mttr_median_hours")
+        mttr_text = f"; median time to resolve was {format_value(mttr)} hours" if mttr is not None else ""
+        sentences.append(
+            f"In the week {week}, {_n(total)} incidents were opened{change}, "
+            f"{_n(f.get('incidents.week.sev1_sev2'))} of them SEV1 or SEV2{mttr_text}."
+        )
+        sentences.append(
+            f"{_n(f.get('incidents.open_sev1_sev2')).capitalize()} SEV1/SEV2 incidents are still open and "
+            f"{_n(f.get('incidents.postmortems_overdue'))} postmortems are overdue."
+        )
+    compliance = f.get("sla.week.compliance")
+    if compliance is not None:
+        sentences.append(
+            f"SLA compliance was {format_value(compliance, 'ratio')} across all commitments, and "
+            f"{_n(f.get('sla.error_budget.at_risk'))} commitments are at risk of exhausting their error budget."
+        )
+    if f.get("vendors.flagged") is not None:
+        sentences.append(
+            f"{_n(f.get('vendors.flagged')).capitalize()} vendors are flagged (three or more violations in 30 days), "
+            f"{_n(f.get('vendors.below_threshold'))} are below their contract threshold, and "
+            f"{_n(f.get('vendors.renewals.90d'))} contracts renew within 90 days."
+        )
+    if f.get("projects.off_track") is not None:
+        spi = f.get("projects.portfolio.spi")
+        spi_text = f" (portfolio SPI {format_value(spi)})" if spi is not None else ""
+        sentences.append(
+            f"Of the open projects, {_n(f.get('projects.on_track'))} are on track, {_n(f.get('projects.at_risk'))} at "
+            f"risk and {_n(f.get('projects.off_track'))} off track{spi_text}."
+        )
+    if f.get("risks.open") is not None:
+        sentences.append(
+            f"The risk register holds {_n(f.get('risks.high'))} high risks; "
+            f"{_n(f.get('risks.contradictions'))} ratings are contradicted by the evidence and "
+            f"{_n(f.get('risks.mitigations_overdue'))} mitigations are overdue."
+        )
+    if f.get("kpis.okr_score.mean") is not None:
+        sentences.append(
+            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets, with "
+            f"{_n(f.get('kpis.off_track.count'))} off track."
+        )
+    sentences.append(focus.closing if focus.closing else "Nothing urgent this week.")
+    return " ".join(sentences)

@@ -1,0 +1,128 @@
+"""KPIs that flows propose: registered in the history store and tracked by every later weekly audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from opsflow.contract import contract
+from opsflow.datasets import ROW, OpsData
+from opsflow.findings import Section
+from opsflow.history import HistoryStore
+from tasks.data.ingest import NAIVE_TIMES, TEXT
+from tasks.reporting.present import headline_values
+
+AUDIT_FLOW = "weekly-audit"
+
+
+class RegisteredKpi(BaseModel):
+    """A KPI a flow proposes, in the kpis contract's terms, with the audit figure that measures it (if any)."""
+
+    kpi_id: str = Field(description="Stable id, e.g. 'PSM-order-fulfilment-lead-time'; re-registering replaces it.")
+    name: str
+    perspective: Literal["financial", "customer", "internal_process", "learning_growth"]
+    objective: str | None = None
+    unit: str | None = None
+    direction: Literal["increase", "decrease"]
+    baseline: float = Field(description="Value measured from the data when the KPI was registered.")
+    baseline_date: date = Field(description="The as_of date the baseline was measured at.")
+    target: float | None = None
+    owner: str | None = None
+    deadline: date | None = None
+    metric_key: str | None = Field(
+        None,
+        description="Headline key of a weekly-audit figure that measures this KPI (e.g. "
+        "'processes.order_fulfilment.lead_p50_hours'): each audit then records an observation. Empty: observations "
+        "come from the kpi_observations dataset under this kpi_id.",
+    )
+    source_flow: str = Field(description="The flow that registered it.")
+
+
+def register_kpis(history: HistoryStore, kpis: list[RegisteredKpi]) -> list[str]:
+    """Store the KPIs (replacing earlier registrations with the same id); returns their ids."""
+    for kpi in kpis:
+        history.register_kpi(kpi.kpi_id, kpi.source_flow, kpi.model_dump(mode="json"))
+    return [k.kpi_id for k in kpis]
+
+
+def load_registered_kpis(history: HistoryStore) -> list[RegisteredKpi]:
+    return [RegisteredKpi.model_validate(d) for d in history.registered_kpis()]
+
+
+def _typed(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    # Same dtypes as the loader gives the dataset, so concatenation keeps them.
+    spec = contract(dataset)
+    dtypes: dict[str, Any] = {"string": TEXT, "number": "float64", "date": NAIVE_TIMES}
+    for name, col in spec.columns.items():
+        if name not in frame:
+            frame[name] = pd.NA
+        frame[name] = frame[name].astype(dtypes.get(col.type, "string"))
+    frame[ROW] = pd.array([0] * len(frame), dtype="int64")
+    return frame[[*spec.columns, ROW]]
+
+
+def tracked_kpi_frames(
+    registered: list[RegisteredKpi],
+    kpis: pd.DataFrame | None,
+    observations: pd.DataFrame | None,
+    history: HistoryStore,
+    current: dict[str, float | None],
+    as_of: date,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The kpis and kpi_observations frames with the registered KPIs added.
+
+    A registered KPI with a metric_key gets its baseline as the first observation, one observation per earlier
+    weekly audit that has that figure, and one for this audit (`current`). A dataset KPI with the same id wins: the
+    user's own definition is never overridden.
+    """
+    if not registered:
+        return kpis, observations
+    own_ids = set(kpis["kpi_id"].astype(str)) if kpis is not None else set()
+    chosen = [k for k in registered if k.kpi_id not in own_ids]
+    if not chosen:
+        return kpis, observations
+    rows = [k.model_dump(include=set(contract("kpis").columns)) for k in chosen]
+    extra_kpis = _typed(pd.DataFrame(rows), "kpis")
+    points: list[dict[str, object]] = []
+    runs = history.list_runs(AUDIT_FLOW, until=as_of, limit=520)
+    for k in chosen:
+        points.append({"kpi_id": k.kpi_id, "observed_on": pd.Timestamp(k.baseline_date), "value": k.baseline})
+        if k.metric_key is None:
+            continue
+        for run in runs:
+            value = run.headlines.get(k.metric_key)
+            if value is not None and run.as_of > k.baseline_date and run.as_of < as_of:
+                points.append({"kpi_id": k.kpi_id, "observed_on": pd.Timestamp(run.as_of), "value": float(value)})
+        if current.get(k.metric_key) is not None and as_of > k.baseline_date:
+            points.append({"kpi_id": k.kpi_id, "observed_on": pd.Timestamp(as_of), "value": current[k.metric_key]})
+    extra_obs = _typed(pd.DataFrame(points), "kpi_observations")
+    merged_kpis = extra_kpis if kpis is None else pd.concat([kpis, extra_kpis], ignore_index=True)
+    merged_obs = extra_obs if observations is None else pd.concat([observations, extra_obs], ignore_index=True)
+    return merged_kpis, merged_obs
+
+
+def kpis_with_registered(
+    history: HistoryStore, data: OpsData, sections: list[Section], as_of: date
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The workspace's KPI frames plus every registered KPI, observed from this audit's figures and earlier ones."""
+    return tracked_kpi_frames(
+        load_registered_kpis(history),
+        data.frame("kpis"),
+        data.frame("kpi_observations"),
+        history,
+        headline_values(sections),
+        as_of,
+    )
+
+
+register_kpis_task = task(name="register_kpis", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
+    register_kpis
+)
+kpis_with_registered_task = task(
+    name="track_registered_kpis", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
+)(kpis_with_registered)

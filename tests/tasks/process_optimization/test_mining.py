@@ -1,0 +1,173 @@
+"""Tests for tasks/process_optimization/mining.py on a small hand-checked event log."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from opsflow.findings import Urgency
+from opsflow.period import Period
+from tasks.process_optimization.mining import compute_processes
+from tests.helpers import event_log
+
+# Week: Monday 2025-06-30 00:00 to Monday 2025-07-07 00:00 UTC; previous week from 2025-06-23.
+PERIOD = Period(date(2025, 7, 6))
+
+
+def ev(case: str, process: str, activity: str, start: str, end: str) -> dict[str, Any]:
+    return {"case_id": case, "process": process, "activity": activity, "started_at": start, "ended_at": end}
+
+
+OF = "order_fulfilment"
+BASE = [
+    # O0, previous week: lead 0:00 -> 4:00 = 4 h; ship waits 1:00 -> 3:00 = 2 h.
+    ev("O0", OF, "pick", "2025-06-24 00:00", "2025-06-24 01:00"),
+    ev("O0", OF, "ship", "2025-06-24 03:00", "2025-06-24 04:00"),
+    # O1: lead 8 h, process 2 + 1 + 1 = 4 h, waiting 2 (pack) + 2 (ship) = 4 h.
+    ev("O1", OF, "pick", "2025-07-01 08:00", "2025-07-01 10:00"),
+    ev("O1", OF, "pack", "2025-07-01 12:00", "2025-07-01 13:00"),
+    ev("O1", OF, "ship", "2025-07-01 15:00", "2025-07-01 16:00"),
+    # O2 (rows shuffled): lead 8 h, process 4 x 1 = 4 h, waiting 4 (pack) + 0 + 0 = 4 h; pack twice = rework.
+    ev("O2", OF, "ship", "2025-07-02 15:00", "2025-07-02 16:00"),
+    ev("O2", OF, "pack", "2025-07-02 14:00", "2025-07-02 15:00"),
+    ev("O2", OF, "pick", "2025-07-02 08:00", "2025-07-02 09:00"),
+    ev("O2", OF, "pack", "2025-07-02 13:00", "2025-07-02 14:00"),
+    # O3: lead 20 h, process 2 + 2 + 10 = 14 h, waiting 0 + 6 (ship) = 6 h.
+    ev("O3", OF, "pick", "2025-07-03 00:00", "2025-07-03 02:00"),
+    ev("O3", OF, "pack", "2025-07-03 02:00", "2025-07-03 04:00"),
+    ev("O3", OF, "ship", "2025-07-03 10:00", "2025-07-03 20:00"),
+    # O4 continues after the end of the week: not complete, not counted anywhere.
+    ev("O4", OF, "pick", "2025-07-06 10:00", "2025-07-06 11:00"),
+    ev("O4", OF, "pack", "2025-07-07 09:00", "2025-07-07 10:00"),
+    # O5 ends exactly at the end of the week (half-open): completed next week.
+    ev("O5", OF, "pick", "2025-07-06 20:00", "2025-07-06 22:00"),
+    ev("O5", OF, "ship", "2025-07-06 23:00", "2025-07-07 00:00"),
+    # R1: overlapping activities: refund starts 2 h before inspect ends -> wait clipped to 0; lead 4 h, process 5 h.
+    ev("R1", "returns", "inspect", "2025-07-04 10:00", "2025-07-04 14:00"),
+    ev("R1", "returns", "refund", "2025-07-04 12:00", "2025-07-04 13:00"),
+]
+
+
+def test_week_figures_per_process() -> None:
+    s = compute_processes(event_log(BASE), PERIOD)
+    rows = {r.process: r for r in s.processes}
+    o = rows[OF]
+    # completed this week: O1, O2, O3 with leads 8, 8, 20.
+    assert o.cases_completed == 3
+    assert o.lead_p50_hours == 8.0
+    # linear p90: position 0.9 * 2 = 1.8 -> 8 + 0.8 * (20 - 8) = 17.6
+    assert o.lead_p90_hours == 17.6
+    assert o.mean_process_hours == round(22 / 3, 2)  # (4 + 4 + 14) / 3
+    assert o.mean_waiting_hours == round(14 / 3, 2)  # (4 + 4 + 6) / 3
+    assert o.rework_rate == round(1 / 3, 4)  # O2 only
+    # previous week: O0 alone, 4 h -> change 8 - 4 = 4.
+    assert o.previous_lead_p50_hours == 4.0 and o.lead_p50_change_hours == 4.0
+    r = rows["returns"]
+    assert (r.cases_completed, r.lead_p50_hours, r.mean_process_hours, r.mean_waiting_hours) == (1, 4.0, 5.0, 0.0)
+
+    h = {x.key: x.value for x in s.headlines}
+    assert h["processes.order_fulfilment.lead_p50_hours"] == 8.0
+    assert h["processes.order_fulfilment.rework_rate"] == round(1 / 3, 4)
+    assert h["processes.returns.rework_rate"] == 0.0
+
+
+def test_bottleneck_value_stream_and_action() -> None:
+    s = compute_processes(event_log(BASE), PERIOD)
+    # 30 days ending 2025-07-06: O0..O3. Waits before ship: O0 2, O1 2, O2 0, O3 6 = 10 over 4 occurrences;
+    # before pack: O1 2, O2 4 and 0, O3 0 = 6 over 4. All waiting 16 -> ship is the bottleneck, share 10/16.
+    (b,) = s.bottlenecks  # returns has no waiting at all, so no bottleneck
+    assert (b.process, b.activity, b.total_wait_hours, b.mean_wait_hours) == (OF, "ship", 10.0, 2.5)
+    assert b.share_of_waiting == 0.625
+    assert b.week_wait_hours == 8.0  # O1 2 + O2 0 + O3 6
+    (a,) = s.actions
+    assert a.urgency == Urgency.IMPORTANT and a.owner is None and a.source == f"process {OF}"
+    assert "ship waits 2.5 h on average" in a.text and "saves 4 hours per week" in a.text  # 8 / 2
+
+    vs = [
+        (
+            v.activity,
+            v.occurrences,
+            v.mean_duration_hours,
+            v.mean_wait_before_hours,
+            v.total_wait_before_hours,
+            v.rework_count,
+        )
+        for v in s.value_stream
+        if v.process == OF
+    ]
+    assert vs == [
+        ("pick", 4, 1.5, None, 0.0, 0),  # durations 1, 2, 1, 2; always first
+        ("pack", 4, 1.25, 1.5, 6.0, 1),  # durations 1, 1, 1, 2; O2 packs twice
+        ("ship", 4, 3.25, 2.5, 10.0, 0),  # durations 1, 1, 1, 10
+    ]
+
+
+def test_trend_twelve_weeks() -> None:
+    s = compute_processes(event_log(BASE), PERIOD)
+    trend = [t for t in s.lead_time_trend if t.process == OF]
+    assert len(trend) == 12
+    assert trend[-1].week_ending == date(2025, 7, 6) and trend[0].week_ending == date(2025, 4, 20)
+    assert (trend[-1].cases_completed, trend[-1].lead_p50_hours) == (3, 8.0)
+    assert (trend[-2].cases_completed, trend[-2].lead_p50_hours) == (1, 4.0)
+    assert all(t.cases_completed == 0 and t.lead_p50_hours is None for t in trend[:-2])
+
+
+def test_later_export_changes_nothing() -> None:
+    # A later export adds cases that happen after the week: the week's figures stay the same.
+    later = BASE + [
+        ev("O6", OF, "pick", "2025-07-08 08:00", "2025-07-08 09:00"),
+        ev("O6", OF, "ship", "2025-07-09 08:00", "2025-07-09 09:00"),
+    ]
+    now = compute_processes(event_log(BASE), PERIOD)
+    then = compute_processes(event_log(later), PERIOD)
+    assert now.model_dump(exclude={"basis"}) == then.model_dump(exclude={"basis"})
+    basis = {b.metric: b for b in then.basis}
+    # ended at or after the end: O4 pack, O5 ship, O6 x 2 = 4 rows.
+    assert basis["process events"].reasons == {"ended at or after the end of the week": 4}
+    # before the end: 18 - 2 = 16 rows; cases completed in the week: O1 3 + O2 4 + O3 3 + R1 2 = 12 rows;
+    # O0 (2 rows) completed before the week; O4 pick and O5 pick are in cases still in progress.
+    assert basis["events of cases completed in the week"].rows_used == 12
+    assert basis["events of cases completed in the week"].reasons == {
+        "case completed before the week": 2,
+        "case still in progress at the end of the week": 2,
+    }
+
+
+def test_cases_outside_every_window_change_only_the_basis() -> None:
+    # Only cases completed in the 12 trend weeks (from 2025-04-14) are mined; older ones are counted in the basis.
+    old = [
+        ev("X1", OF, "pick", "2024-01-02 08:00", "2024-01-02 09:00"),
+        ev("X1", OF, "pack", "2024-01-03 08:00", "2024-01-03 09:00"),
+        ev("X2", "billing", "invoice", "2025-04-01 08:00", "2025-04-01 09:00"),  # a process seen only then
+    ]
+    now = compute_processes(event_log(BASE), PERIOD)
+    with_old = compute_processes(event_log(old + BASE), PERIOD)
+    assert now.model_dump(exclude={"basis"}) == with_old.model_dump(exclude={"basis"})
+    basis = {b.metric: b for b in with_old.basis}
+    # 18 + 3 rows, 2 of them (O4 pack, O5 ship) ended after the week: 19 used; O0's 2 + the old 3 completed before.
+    assert basis["process events"].rows_used == 19
+    assert basis["events of cases completed in the week"].reasons["case completed before the week"] == 5
+
+
+def test_time_zone_week_boundaries() -> None:
+    # In Europe/Berlin (UTC+2 in July) the week ends 2025-07-06 22:00 UTC: a case ending 22:30 UTC is next week.
+    rows = [
+        ev("A", OF, "pick", "2025-07-06 20:00", "2025-07-06 21:00"),
+        ev("B", OF, "pick", "2025-07-06 21:00", "2025-07-06 22:30"),
+    ]
+    s = compute_processes(event_log(rows), Period(date(2025, 7, 6), "Europe/Berlin"))
+    assert s.processes[0].cases_completed == 1 and s.processes[0].lead_p50_hours == 1.0
+
+
+def test_empty_inputs() -> None:
+    missing = compute_processes(None, PERIOD)
+    assert missing.available is False and missing.note
+    empty = compute_processes(event_log([]), PERIOD)
+    assert empty.available and empty.note and not empty.headlines and not empty.actions
+    # only an old case: the process is listed with no completed case this week, no NaN in headlines.
+    old = compute_processes(event_log(BASE[:2]), PERIOD)
+    assert old.note == "No case was completed in the week."
+    h = {x.key: x.value for x in old.headlines}
+    assert h["processes.order_fulfilment.lead_p50_hours"] is None
+    assert h["processes.order_fulfilment.cases_completed"] == 0
+    assert not old.actions  # no completed case this week, nothing to save
