@@ -31,6 +31,7 @@ test: $(INSTALLED_DEV)
 check: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy flows tasks opsflow deployments
+	$(BIN)/lint-imports
 
 # make server: Prefect server + UI on 127.0.0.1:4200, the opsflow pool, every deployment, a worker; Ctrl-C stops all.
 server: $(INSTALLED)

@@ -22,24 +22,31 @@ from tasks.continuity.assess import (
     plan_schedule_task,
     previous_drill,
 )
-from tasks.continuity.report import (
+from tasks.continuity.scenarios import EXERCISED, FLOW, load_scenarios_task, record_drill_incident_task, run_drill_task
+from tasks.coo.audit import focus_actions, history_for
+from tasks.coo.drill_report import (
     build_drill_charts,
     drill_headlines,
+    drill_record,
     drill_summary_task,
     history_section,
     incident_rows,
     no_scenario_message,
-    save_drill_task,
 )
-from tasks.continuity.scenarios import EXERCISED, FLOW, load_scenarios_task, record_drill_incident_task, run_drill_task
-from tasks.coo.audit import focus_actions, history_for
 from tasks.coo.focus import build_focus_task
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.reporting.narrative import UsageLog, narrator_from_settings
 from tasks.reporting.present import attach_previous
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 from tasks.risk_management.register import compute_risks_task
 from tasks.vendors.scorecard import compute_vendors_task
 
@@ -177,7 +184,7 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
             section_charts=SECTION_CHARTS,
         )
         paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), build_drill_charts(readiness, past))
-        save_drill_task(history, report, scenario, run, impact.primary_services, period.as_of)
+        save_report_task(history, report, period.as_of, drill_record(scenario, run, impact.primary_services))
         incidents_path = None
         if run.outcome in EXERCISED:
             incidents_path = record_drill_incident_task(workspace, incident_rows(scenario, run, impact, period.as_of))

@@ -19,18 +19,24 @@ from tasks.coo.brief import (
     brief_actions,
     brief_lines,
     brief_period,
-    save_brief_task,
     select_brief_task,
 )
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.incidents.metrics import compute_incidents_task
 from tasks.performance_metrics.kpis import compute_kpis_task
 from tasks.performance_metrics.registry import kpis_with_registered_task
 from tasks.process_optimization.mining import compute_processes_task
 from tasks.project_management.projects import compute_projects_task
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 from tasks.risk_management.register import compute_risks_task
 from tasks.service_levels.slo import compute_sla_task
 from tasks.vendors.scorecard import compute_vendors_task
@@ -105,7 +111,7 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
         )
         out = report_dir(workspace, FLOW, report.period_key)
         paths = write_report_task(as_is(report), out, {})
-        save_brief_task(history, report, period.as_of)
+        save_report_task(history, report, period.as_of)
         publish_report_artifacts_task(as_is(report), paths)
 
     delivered: list[str] = []

@@ -19,6 +19,7 @@ from tasks.coo.focus import build_focus_task
 from tasks.coo.summary import summary_figures
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
 from tasks.process_optimization.control import (
@@ -40,7 +41,7 @@ from tasks.process_optimization.transformation import (
     transformation_summary,
 )
 from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
 
 FLOW = "operational-transformation"
 ARTIFACT_TABLES = [

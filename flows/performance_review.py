@@ -20,6 +20,7 @@ from tasks.coo.focus import build_focus_task
 from tasks.coo.summary import summary_figures
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.kpis import compute_kpis_task
 from tasks.performance_metrics.registry import kpis_with_registered_task
@@ -28,10 +29,15 @@ from tasks.performance_metrics.review import (
     TrendBucket,
     performance_charts_task,
     review_performance_task,
-    save_review_task,
 )
 from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 
 FLOW = "performance-review"
 DEFAULT_DAYS = 91
@@ -162,7 +168,7 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
         )
         charts = performance_charts_task(review)
         paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), charts)
-        save_review_task(history, FLOW, report, period.as_of)
+        save_report_task(history, report, period.as_of)
         publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []

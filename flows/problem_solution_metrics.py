@@ -29,10 +29,11 @@ from tasks.coo.solution import (
 )
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
 from tasks.reporting.narrative import UsageLog, narrator_from_settings
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
 
 ARTIFACT_TABLES = [("smart_metrics", "metrics"), ("plan", "actions"), ("analysis", "findings")]
 

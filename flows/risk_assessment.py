@@ -19,11 +19,18 @@ from tasks.coo.focus import build_focus_task
 from tasks.coo.summary import summary_figures
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
 from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
 from tasks.reporting.present import attach_previous
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 from tasks.risk_management.register import compute_risks_task
 from tasks.risk_management.scoring import (
     FLOW_ASSESSMENT as FLOW,
@@ -36,7 +43,6 @@ from tasks.risk_management.scoring import (
     assessment_kpis,
     assessment_slack_headlines,
     load_previous_assessment_task,
-    save_assessment_task,
     template_assessment_summary,
 )
 from tasks.vendors.scorecard import compute_vendors_task
@@ -123,7 +129,7 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
         )
         charts = assessment_charts_task(assessment)
         paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period.key), charts)
-        save_assessment_task(history, report, period.as_of)
+        save_report_task(history, report, period.as_of)
         publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []

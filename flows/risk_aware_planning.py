@@ -18,6 +18,7 @@ from tasks.coo.focus import build_focus_task
 from tasks.coo.summary import summary_figures
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
 from tasks.project_management.planning import (
@@ -34,7 +35,6 @@ from tasks.project_management.planning import (
     previous_plan_task,
     resolve_initiative,
     risk_section_task,
-    save_plan_task,
     schedule_section_task,
     slack_headlines,
     success_kpis_task,
@@ -44,7 +44,13 @@ from tasks.project_management.planning import (
 from tasks.project_management.schedule import critical_path_task, days_available, simulate_task
 from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
 from tasks.reporting.present import attach_previous
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 from tasks.risk_management.register import compute_risks_task
 from tasks.vendors.scorecard import compute_vendors_task
 
@@ -164,7 +170,7 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         )
         charts = planning_charts_task(initiative, cpm, sim, risks_section, period.as_of)
         paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period_key), charts)
-        save_plan_task(history, report, period.as_of)
+        save_report_task(history, report, period.as_of)
         publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []

@@ -14,6 +14,7 @@ from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.coo.audit import history_for
+from tasks.coo.vendor_review import ReviewDelivery, deliver_review, draft_notices_task, write_review_summary_task
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
@@ -22,10 +23,7 @@ from tasks.reporting.report import new_report, publish_report_artifacts_task, re
 from tasks.service_levels.slo import compute_sla_task
 from tasks.vendors.review import (
     FLOW,
-    ReviewDelivery,
-    deliver_review,
     detect_changes_task,
-    draft_notices_task,
     flagged_vendors_task,
     headline_map,
     load_previous_review_task,
@@ -37,7 +35,6 @@ from tasks.vendors.review import (
     score_vendors_task,
     signals_by_vendor,
     vendor_incidents_task,
-    write_review_summary_task,
 )
 from tasks.vendors.scorecard import compute_vendors_task
 

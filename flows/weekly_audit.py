@@ -20,7 +20,6 @@ from tasks.coo.audit import (
     focus_actions,
     history_for,
     load_previous_audit_task,
-    save_audit_task,
     slack_headlines,
     write_summary_task,
 )
@@ -28,6 +27,7 @@ from tasks.coo.audit_charts import SECTION_CHARTS, build_audit_charts_task
 from tasks.coo.focus import build_focus_task
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
+from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.incidents.metrics import compute_incidents_task
 from tasks.performance_metrics.kpis import compute_kpis_task
@@ -36,7 +36,13 @@ from tasks.process_optimization.mining import compute_processes_task
 from tasks.project_management.projects import compute_projects_task
 from tasks.reporting.narrative import UsageLog, narrator_from_settings
 from tasks.reporting.present import attach_previous
-from tasks.reporting.report import new_report, post_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.reporting.report import (
+    new_report,
+    publish_report_artifacts_task,
+    report_dir,
+    save_report_task,
+    write_report_task,
+)
 from tasks.risk_management.register import compute_risks_task
 from tasks.service_levels.slo import compute_sla_task
 from tasks.vendors.scorecard import compute_vendors_task
@@ -130,7 +136,7 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         )
         charts = build_audit_charts_task(as_is(sections))
         paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period.key), charts)
-        save_audit_task(history, as_is(report), period.as_of)
+        save_report_task(history, as_is(report), period.as_of)
         publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
 
     delivered: list[str] = []

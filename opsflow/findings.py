@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -74,3 +75,39 @@ class Section(BaseModel):
     )
     available: bool = Field(True, description="False when the datasets this section needs are not configured.")
     note: str | None = Field(None, description="Why the section is empty or partial, in one sentence.")
+
+
+def headline_values(sections: Sequence[Section]) -> dict[str, float | None]:
+    """Every headline figure by key: what the history store keeps for next week's comparison."""
+    return {h.key: h.value for s in sections for h in s.headlines}
+
+
+class FocusItem(BaseModel):
+    """One thing to do this week."""
+
+    rank: int = Field(description="Position in the week's list (1 = do first).")
+    urgency: Urgency = Field(description="urgent, important or on_radar.")
+    category: str = Field(description="Kind of work (active incident, SLA breach imminent, ..., reporting).")
+    text: str = Field(description="What to do.")
+    owner: str = Field(description="Who should act, 'unassigned' when the data names nobody.")
+    source: str = Field(description="The record that calls for it.")
+    section: str = Field(description="The section with the details.")
+    due: date | None = Field(None, description="When it is due, if the data says.")
+
+
+class LeftOutRow(BaseModel):
+    """Actions beyond the list's limit, by the section where they are listed in full."""
+
+    urgency: Urgency = Field(description="Their urgency.")
+    section: str = Field(description="The section that lists them.")
+    count: int = Field(description="How many were left out of the focus list.")
+
+
+class FocusSection(Section):
+    """What to do first this week, drawn from every other section's actions."""
+
+    closing: str = Field("", description="Where to start, in one line.")
+    urgent: list[FocusItem] = Field(default_factory=list, description="Urgent items, in order.")
+    important: list[FocusItem] = Field(default_factory=list, description="Important items, in order.")
+    on_radar: list[FocusItem] = Field(default_factory=list, description="Items to keep an eye on.")
+    left_out: list[LeftOutRow] = Field(default_factory=list, description="Items beyond the limit, by section.")

@@ -10,15 +10,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from opsflow.config import WorkspaceConfig
-from opsflow.findings import Action, Headline, Section
+from opsflow.findings import Action, FocusSection, Headline, Section
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
 from opsflow.settings import get_settings
-from tasks.coo.focus import FocusSection
 from tasks.coo.summary import summary_figures, template_summary
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 
 SLACK_HEADLINES = (
     "incidents.week.total",
@@ -55,12 +52,6 @@ def load_previous_audit(history: HistoryStore, as_of: date) -> StoredRun | None:
     return history.previous_run(FLOW, as_of)
 
 
-def save_audit(history: HistoryStore, report: FlowReport, as_of: date) -> None:
-    """Store the audit's figures and sections; re-running the same week replaces the earlier run."""
-    headlines = headline_values(report.sections)
-    history.save_run(FLOW, report.period_key, as_of, headlines, report.model_dump(mode="json"))
-
-
 def write_summary(
     sections: list[Section], focus: FocusSection, period: Period, narrator: Narrator, usage: UsageLog
 ) -> Narrative:
@@ -93,5 +84,4 @@ def focus_actions(focus: FocusSection) -> list[Action]:
 load_previous_audit_task = task(
     name="load_previous_audit", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
 )(load_previous_audit)
-save_audit_task = task(name="save_audit", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(save_audit)
 write_summary_task = task(name="write_summary", cache_policy=NO_CACHE)(write_summary)

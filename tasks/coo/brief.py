@@ -13,12 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
-from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.coo.focus import DEFINITIONS as FOCUS_DEFINITIONS
 from tasks.coo.focus import LEVELS, FocusItem, FocusSection, LeftOutRow, build_focus
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 
 FLOW = "daily-brief"
 BRIEF_CUTOFF = time(7, 30)
@@ -221,10 +218,4 @@ def brief_lines(focus: FocusSection) -> list[str]:
     return [f"{i.text} ({i.owner}): {i.source}" for i in _items_by_rank(focus)]
 
 
-def save_brief(history: HistoryStore, report: FlowReport, as_of: date) -> None:
-    """Store the brief's figures and lines; re-running the same day replaces the earlier run."""
-    history.save_run(FLOW, report.period_key, as_of, headline_values(report.sections), report.model_dump(mode="json"))
-
-
 select_brief_task = task(name="select_brief", cache_policy=NO_CACHE)(select_brief)
-save_brief_task = task(name="save_brief", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(save_brief)

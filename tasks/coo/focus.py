@@ -6,9 +6,8 @@ from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
-from opsflow.findings import Action, Headline, Section, Urgency
+from opsflow.findings import Action, FocusItem, FocusSection, Headline, LeftOutRow, Section, Urgency
 from opsflow.period import Period
 
 LEVELS: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.IMPORTANT, Urgency.ON_RADAR)
@@ -48,37 +47,6 @@ _IMPORTANT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("project_milestone", ("project", "milestone", "task")),
     ("vendor_review", ("vendor",)),
 )
-
-
-class FocusItem(BaseModel):
-    """One thing to do this week."""
-
-    rank: int = Field(description="Position in the week's list (1 = do first).")
-    urgency: Urgency = Field(description="urgent, important or on_radar.")
-    category: str = Field(description="Kind of work (active incident, SLA breach imminent, ..., reporting).")
-    text: str = Field(description="What to do.")
-    owner: str = Field(description="Who should act, 'unassigned' when the data names nobody.")
-    source: str = Field(description="The record that calls for it.")
-    section: str = Field(description="The section with the details.")
-    due: date | None = Field(None, description="When it is due, if the data says.")
-
-
-class LeftOutRow(BaseModel):
-    """Actions beyond the list's limit, by the section where they are listed in full."""
-
-    urgency: Urgency = Field(description="Their urgency.")
-    section: str = Field(description="The section that lists them.")
-    count: int = Field(description="How many were left out of the focus list.")
-
-
-class FocusSection(Section):
-    """What to do first this week, drawn from every other section's actions."""
-
-    closing: str = Field("", description="Where to start, in one line.")
-    urgent: list[FocusItem] = Field(default_factory=list, description="Urgent items, in order.")
-    important: list[FocusItem] = Field(default_factory=list, description="Important items, in order.")
-    on_radar: list[FocusItem] = Field(default_factory=list, description="Items to keep an eye on.")
-    left_out: list[LeftOutRow] = Field(default_factory=list, description="Items beyond the limit, by section.")
 
 
 DEFINITIONS: dict[str, str] = {

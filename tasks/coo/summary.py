@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from opsflow.findings import Section
+from opsflow.findings import FocusSection, Section
 from opsflow.period import Period
-from tasks.coo.focus import FocusSection
 from tasks.reporting.present import format_value
 
 

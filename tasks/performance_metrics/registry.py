@@ -12,10 +12,9 @@ from pydantic import BaseModel, Field
 
 from opsflow.contract import contract
 from opsflow.datasets import ROW, OpsData
-from opsflow.findings import Section
+from opsflow.findings import Section, headline_values
 from opsflow.history import HistoryStore
 from tasks.data.ingest import NAIVE_TIMES, TEXT
-from tasks.reporting.present import headline_values
 
 AUDIT_FLOW = "weekly-audit"
 

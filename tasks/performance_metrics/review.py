@@ -16,10 +16,7 @@ from scipy import stats
 
 from opsflow.charts import grouped_bar_chart
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
-from opsflow.history import HistoryStore
 from tasks.performance_metrics.kpis import PERSPECTIVES, KpiSection
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 
 TREND_ALPHA = 0.05
 MIN_TREND_POINTS = 3
@@ -311,13 +308,5 @@ def performance_charts(section: PerformanceSection) -> dict[str, bytes]:
     }
 
 
-def save_review(history: HistoryStore, flow: str, report: FlowReport, as_of: date) -> None:
-    """Store the review's figures; re-running the same period replaces the earlier run."""
-    history.save_run(flow, report.period_key, as_of, headline_values(report.sections), report.model_dump(mode="json"))
-
-
 review_performance_task = task(name="review_performance", cache_policy=NO_CACHE)(review_performance)
 performance_charts_task = task(name="draw_performance_charts", cache_policy=NO_CACHE)(performance_charts)
-save_review_task = task(name="save_review", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    save_review
-)

@@ -13,12 +13,11 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 from scipy import stats
 
-from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency, headline_values
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.process_optimization.mining import process_slug
 from tasks.process_optimization.transformation import Baseline, ProcessLog, completed_mask
-from tasks.reporting.present import headline_values
 
 HISTORY_FLOW = "operational-transformation"
 """Every Pattern 3 run (operational-transformation, improvement-initiative) is stored under this flow name, so a

@@ -32,8 +32,6 @@ from tasks.project_management.schedule import (
     gantt_chart,
     plan_graph,
 )
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 from tasks.risk_management.register import RiskSection
 from tasks.risk_management.scoring import (
     TREATMENT_RULE,
@@ -991,11 +989,6 @@ def previous_plan(history: HistoryStore, initiative: Initiative, as_of: date) ->
     return same[-1] if same else None
 
 
-def save_plan(history: HistoryStore, report: FlowReport, as_of: date) -> None:
-    """Store the plan's figures and sections; re-planning the same initiative on the same date replaces the run."""
-    history.save_run(FLOW, report.period_key, as_of, headline_values(report.sections), report.model_dump(mode="json"))
-
-
 def slack_headlines(sections: list[Section]) -> list[Headline]:
     by_key = {h.key: h for s in sections for h in s.headlines}
     return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
@@ -1011,4 +1004,3 @@ planning_charts_task = task(name="draw_planning_charts", cache_policy=NO_CACHE)(
 previous_plan_task = task(name="load_previous_plan", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
     previous_plan
 )
-save_plan_task = task(name="save_plan", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(save_plan)

@@ -158,11 +158,6 @@ def section_view(section: Section, max_rows: int = MAX_TABLE_ROWS) -> SectionVie
     )
 
 
-def headline_values(sections: list[Section]) -> dict[str, float | None]:
-    """Every headline figure by key: what the history store keeps for next week's comparison."""
-    return {h.key: h.value for s in sections for h in s.headlines}
-
-
 def attach_previous(sections: list[Section], previous: StoredRun | None) -> list[Section]:
     """Fill each headline's `previous` from the previous run's figures (a figure new this week stays empty)."""
     if previous is None:

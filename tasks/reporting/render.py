@@ -26,7 +26,7 @@ def templates_dir() -> Path:
 
     The one place that knows the lookup; every environment below loads from it.
     """
-    checkout = Path(__file__).resolve().parents[1] / "reports" / "templates"
+    checkout = Path(__file__).resolve().parents[2] / "reports" / "templates"
     if checkout.is_dir():
         return checkout
     packaged = Path(str(resources.files("opsflow") / "templates"))

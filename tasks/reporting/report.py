@@ -3,7 +3,6 @@ its post to Slack."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,10 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.charts import data_uri
-from opsflow.config import SlackConfig
-from opsflow.findings import Action, Headline, Section
+from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
 from opsflow.timing import StageTimer
-from tasks.coo.focus import FocusSection
 from tasks.data.prepare import WorkspaceData
-from tasks.delivery.slack import publish_to_slack
 from tasks.reporting.narrative import Narrative, UsageLog
 from tasks.reporting.present import SectionView, section_view, table_view
 from tasks.reporting.quality import quality_rows
@@ -163,37 +159,18 @@ def publish_report_artifacts(
     return keys
 
 
-def post_report(
-    report: FlowReport,
-    paths: dict[str, Path],
-    history: HistoryStore,
-    config: SlackConfig,
-    headlines: list[Headline],
-    actions: list[Action],
-    closing: str | None = None,
-    severities: Iterable[str] = (),
-) -> list[str]:
-    """Post a written report to the flow's Slack channels with its charts, once per flow, period and channel; one line
-    per channel ("#ops: posted"). `severities` (of open incidents) add opsflow.yaml's channel for each severity. Not
-    a task itself: publish_to_slack runs each channel's delivery as a task."""
-    results = publish_to_slack(
-        report.flow,
-        report.title,
-        report.period_key,
-        headlines,
-        actions,
-        paths["html"],
-        summary_markdown(report),
-        history,
-        config=config,
-        files=[p for k, p in paths.items() if k.startswith("chart:")],
-        closing=closing,
-        severities=severities,
-    )
-    return [f"{r.channel}: {r.status}" for r in results]
+def save_report(history: HistoryStore, report: FlowReport, as_of: date, extra: dict[str, Any] | None = None) -> None:
+    """Store the report's headline figures and content for its flow and period (re-running the period replaces it),
+    with `extra` fields a later run of the flow needs beside the report."""
+    payload = report.model_dump(mode="json")
+    payload.update(extra or {})
+    history.save_run(report.flow, report.period_key, as_of, headline_values(report.sections), payload)
 
 
 write_report_task = task(name="write_report", cache_policy=NO_CACHE)(write_report)
 publish_report_artifacts_task = task(
     name="publish_artifacts", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
 )(publish_report_artifacts)
+save_report_task = task(name="save_report", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(
+    save_report
+)

@@ -16,8 +16,6 @@ from opsflow.findings import Action, Basis, Headline, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
 from tasks.performance_metrics.registry import RegisteredKpi
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 from tasks.risk_management.register import HIGH_SCORE, LIKELIHOOD, RiskSection, compute_risks
 
 MEDIUM_SCORE = 8
@@ -542,19 +540,9 @@ def load_previous_assessment(history: HistoryStore, as_of: dt.date) -> StoredRun
     return history.previous_run(FLOW_ASSESSMENT, as_of)
 
 
-def save_assessment(history: HistoryStore, report: FlowReport, as_of: dt.date) -> None:
-    """Store the assessment's figures and sections; re-running the same date replaces the earlier run."""
-    history.save_run(
-        FLOW_ASSESSMENT, report.period_key, as_of, headline_values(report.sections), report.model_dump(mode="json")
-    )
-
-
 suggest_from_history_task = task(name="suggest_risks", cache_policy=NO_CACHE)(suggest_from_history)
 assess_register_task = task(name="assess_register", cache_policy=NO_CACHE)(assess_register)
 assessment_charts_task = task(name="draw_assessment_charts", cache_policy=NO_CACHE)(assessment_charts)
 load_previous_assessment_task = task(
     name="load_previous_assessment", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
 )(load_previous_assessment)
-save_assessment_task = task(name="save_assessment", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    save_assessment
-)

@@ -24,7 +24,7 @@ from tasks.data.ingest import (
     should_retry,
 )
 
-BAD_INPUTS = Path(__file__).parents[1] / "fixtures" / "bad_inputs"
+BAD_INPUTS = Path(__file__).parents[2] / "fixtures" / "bad_inputs"
 CASES = yaml.safe_load((BAD_INPUTS / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -11,7 +11,7 @@ from opsflow.period import Period
 from tasks.performance_metrics.kpis import compute_kpis
 from tasks.performance_metrics.review import PerformanceSection, TrendBucket, performance_charts, review_performance
 from tests.helpers import frame
-from tests.tasks.metrics.test_kpis import kpi, obs
+from tests.tasks.performance_metrics.test_kpis import kpi, obs
 
 # Review period: 2025-06-01 .. 2025-07-31 (61 days); KPI status as of 2025-07-31.
 START, END = date(2025, 6, 1), date(2025, 7, 31)

@@ -20,7 +20,7 @@ from tasks.process_optimization.control import (
 )
 from tasks.process_optimization.transformation import Baseline, current_state, process_log
 from tests.helpers import event_log
-from tests.tasks.test_transformation import OF
+from tests.tasks.process_optimization.test_transformation import OF
 
 
 def lognormal(seed: int, n: int, median: float = 10.0) -> np.ndarray:

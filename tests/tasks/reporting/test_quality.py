@@ -10,7 +10,7 @@ from opsflow.config import WorkspaceConfig
 from opsflow.datasets import OpsData
 from tasks.data.validate import validate_workspace
 from tasks.reporting.quality import artifact_key, quality_rows, render_quality_markdown, write_quality_report
-from tests.tasks.test_validate import INCIDENTS, incident, loaded, vendor
+from tests.tasks.data.test_validate import INCIDENTS, incident, loaded, vendor
 
 HOSTILE_TITLE = "<script>alert(1)</script> | x | **y**"
 

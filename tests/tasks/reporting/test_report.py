@@ -16,8 +16,9 @@ from opsflow.history import HistoryStore, open_history
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.data.prepare import WorkspaceData
+from tasks.delivery.publish import post_report
 from tasks.reporting.narrative import UsageCall, UsageLog
-from tasks.reporting.report import new_report, post_report
+from tasks.reporting.report import new_report
 from tests.standins.slack_api import TOKEN, SlackStandIn
 
 

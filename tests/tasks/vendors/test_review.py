@@ -14,6 +14,7 @@ import pytest
 from opsflow.config import VendorScoring
 from opsflow.history import StoredRun
 from opsflow.period import Period
+from tasks.coo.vendor_review import draft_notices
 from tasks.reporting.narrative import DEFAULT_MODEL, ClaudeNarrator, TemplateNarrator
 from tasks.service_levels.slo import compute_sla
 from tasks.vendors.review import (
@@ -26,7 +27,6 @@ from tasks.vendors.review import (
     VendorIncidentRow,
     VendorReviewRow,
     detect_changes,
-    draft_notices,
     flagged_vendors,
     grade_of,
     is_digest_day,

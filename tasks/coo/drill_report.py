@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from opsflow.charts import grouped_bar_chart, line_chart
-from opsflow.findings import Headline, Section
+from opsflow.findings import Headline, Section, headline_values
 from opsflow.history import HistoryStore
 from tasks.continuity.assess import HistorySection, ImpactSection, ReadinessSection, drill_history
-from tasks.continuity.scenarios import DRILLS_DIR, FLOW, DrillRun, Outcome, Scenario, ScenarioSet, drill_incident_rows
+from tasks.continuity.scenarios import DRILLS_DIR, DrillRun, Outcome, Scenario, ScenarioSet, drill_incident_rows
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
-from tasks.reporting.present import headline_values
-from tasks.reporting.report import FlowReport
 
 SLACK_HEADLINES = (
     "drill.readiness_score",
@@ -149,24 +148,14 @@ def incident_rows(scenario: Scenario, run: DrillRun, impact: ImpactSection, as_o
     return drill_incident_rows(scenario, run, impact.primary_services, owner, as_of)
 
 
-def save_drill(
-    history: HistoryStore,
-    report: FlowReport,
-    scenario: Scenario,
-    run: DrillRun,
-    primary_services: list[str],
-    as_of: date,
-) -> None:
-    """Store the drill under '<scenario>-<date>' (a re-run that day replaces it), with what the schedule needs."""
-    payload = report.model_dump(mode="json")
-    payload.update(
-        scenario_id=scenario.id,
-        outcome=str(run.outcome),
-        primary_services=primary_services,
-        target=scenario.target.model_dump(mode="json"),
-    )
-    history.save_run(FLOW, report.period_key, as_of, headline_values(report.sections), payload)
+def drill_record(scenario: Scenario, run: DrillRun, primary_services: list[str]) -> dict[str, Any]:
+    """What the drill schedule needs from this drill, stored beside the report in the history store."""
+    return {
+        "scenario_id": scenario.id,
+        "outcome": str(run.outcome),
+        "primary_services": primary_services,
+        "target": scenario.target.model_dump(mode="json"),
+    }
 
 
 drill_summary_task = task(name="write_drill_summary", cache_policy=NO_CACHE)(drill_summary)
-save_drill_task = task(name="save_drill", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(save_drill)
