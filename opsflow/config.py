@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CONFIG_FILE = "opsflow.yaml"
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""`${VAR}` in a SQL url (a source's or a probe's), expanded from the environment: passwords stay out of files."""
 
 
 class ConfigError(Exception):
@@ -64,6 +67,22 @@ class SourceSpec(BaseModel):
         elif not self.path:
             raise ValueError(f"a {self.type} source needs `path`")
         return self
+
+
+def sql_label(url: str) -> str:
+    """Where a SQL source lives, safe to print: driver, host, port and database, never user or password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(ENV_VAR.sub("x", url))
+    except Exception:
+        return "sql source (unparsable url)"
+    host = parsed.host or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    database = f"/{parsed.database}" if parsed.database else ""
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite {parsed.database or ':memory:'}"
+    return f"{parsed.get_backend_name()} {host}{port}{database}"
 
 
 class QualityConfig(BaseModel):

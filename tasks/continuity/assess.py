@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
-from tasks.continuity.probes import ProbeResult
+from opsflow.probes import ProbeResult
 from tasks.continuity.scenarios import EXERCISED, FLOW, DrillRun, Outcome, Scenario, ScenarioSet, StepResult, TargetKind
 from tasks.incidents.metrics import MAJOR, prepare_incidents
 from tasks.risk_management.register import RiskSection

@@ -1,8 +1,7 @@
-"""Continuity drills as code: scenario files in `<workspace>/drills/`, the drill run itself, and its incident record.
+"""Continuity drills as code: the scenario files in `<workspace>/drills/`, the drill run, and its incident record.
 
-A scenario says what fails (a vendor, a service, a site, a key person) and for how long, the steady-state probes, an
-optional fault to inject, the recovery and the rollback. Every step is a probe-level action on an address the
-scenario names (switch a probe to a standby address, or an HTTP POST): never a shell command.
+What a scenario file may say (the models) lives in the core, `opsflow.drills`, so the sample company's scenarios can be
+written and checked without importing tasks.
 """
 
 from __future__ import annotations
@@ -12,18 +11,18 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import httpx
 import yaml
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
-from tasks.continuity.probes import ProbeResult, ProbeSpec, check_all, wait_until_healthy
+from opsflow.drills import DRILLS_DIR, HttpPost, RestoreProbe, Scenario, ScenarioSet, SwitchProbe, TargetKind
+from opsflow.probes import ProbeResult, check_all, wait_until_healthy
 
 FLOW = "contingency-drill"
-DRILLS_DIR = Path("drills")
 INCIDENTS_FILE = "drill-incidents.csv"
 INCIDENT_COLUMNS = (
     "incident_id",
@@ -45,150 +44,7 @@ INCIDENT_COLUMNS = (
 """The incidents contract's canonical columns, the drill-incident file's header."""
 
 
-# -- the scenario ------------------------------------------------------------------------------------------------
-
-
-class TargetKind(StrEnum):
-    """What a scenario takes away."""
-
-    VENDOR = "vendor"
-    SERVICE = "service"
-    SITE = "site"
-    PERSON = "person"
-
-
-class Target(BaseModel):
-    """What fails: a vendor or service by id, or a site or key person with the services that need it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: TargetKind
-    id: str = Field(min_length=1, description="vendor_id, service_id, a site name, or a person's name.")
-    services: list[str] = Field(
-        default_factory=list,
-        description="Services that fail directly with it (required for a site; added to a person's own services).",
-    )
-
-    @model_validator(mode="after")
-    def _site_needs_services(self) -> Target:
-        if self.kind == TargetKind.SITE and not self.services:
-            raise ValueError("a site target must list the services that run there (target.services)")
-        return self
-
-
-class Contact(BaseModel):
-    """Somebody to call during the scenario."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    role: str = Field(min_length=1)
-    phone: str | None = None
-    email: str | None = None
-
-    @property
-    def reachable(self) -> bool:
-        return bool(self.phone or self.email)
-
-
-class HttpPost(BaseModel):
-    """POST to an address named in the scenario (a failover switch, a feature flag, a stand-in's control)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["http_post"] = "http_post"
-    url: str = Field(pattern=r"^https?://")
-    json_body: dict[str, Any] | None = Field(None, alias="json")
-    expected_status: int = Field(200, ge=100, le=599)
-    timeout_seconds: float = Field(10.0, gt=0, le=120)
-
-    def describe(self) -> str:
-        return f"POST {self.url}"
-
-
-class SwitchProbe(BaseModel):
-    """Point a probe at its standby: the url (http, sql), path (file) or deployment it checks becomes `to`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["switch_probe"] = "switch_probe"
-    probe: str
-    to: str = Field(min_length=1)
-
-    def describe(self) -> str:
-        return f"switch probe {self.probe} to {self.to}"
-
-
-class RestoreProbe(BaseModel):
-    """Point a switched probe back at its primary address."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["restore_probe"] = "restore_probe"
-    probe: str
-
-    def describe(self) -> str:
-        return f"restore probe {self.probe}"
-
-
-RecoveryStep = Annotated[HttpPost | SwitchProbe, Field(discriminator="action")]
-RollbackStep = Annotated[HttpPost | RestoreProbe, Field(discriminator="action")]
-
-
-class Recovery(BaseModel):
-    """The recovery the drill runs and times: its steps, then the steady-state probes polled until they hold."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    steps: list[RecoveryStep] = Field(min_length=1)
-    timeout_seconds: float = Field(300.0, gt=0, le=86_400, description="Give up waiting for steady state after it.")
-    poll_seconds: float = Field(1.0, gt=0, le=600)
-
-
-class Scenario(BaseModel):
-    """One drill scenario file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60, description="Stable id: history keys on it.")
-    title: str = Field(min_length=1)
-    target: Target
-    duration_hours: float = Field(gt=0, description="How long the outage lasts in the scenario.")
-    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] = Field("SEV2", description="Severity of the drill incident.")
-    expected_response: str = Field(min_length=1, description="What the responders are expected to do.")
-    contacts: list[Contact] = Field(default_factory=list)
-    steady_state: list[ProbeSpec] = Field(min_length=1)
-    fault: list[HttpPost] = Field(default_factory=list, description="Injected before recovery (optional).")
-    recovery: Recovery | None = None
-    rollback: list[RollbackStep] = Field(default_factory=list)
-    cycle_days: int = Field(90, gt=0, le=3650, description="Exercise this scenario at least this often.")
-
-    @model_validator(mode="after")
-    def _probe_references(self) -> Scenario:
-        names = [p.name for p in self.steady_state]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"steady_state: probe name {duplicates[0]!r} is used twice")
-        steps: list[Any] = [*(self.recovery.steps if self.recovery else []), *self.rollback]
-        for step in steps:
-            probe = getattr(step, "probe", None)
-            if probe is not None and probe not in names:
-                raise ValueError(f"{step.action} names probe {probe!r}, which is not in steady_state")
-        return self
-
-    @property
-    def path_hint(self) -> str:
-        return f"{DRILLS_DIR}/{self.id}.yaml"
-
-
-class ScenarioSet(BaseModel):
-    """The workspace's scenarios, and one line per file that could not be used."""
-
-    scenarios: list[Scenario] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
-
-    def get(self, scenario_id: str) -> Scenario | None:
-        return next((s for s in self.scenarios if s.id == scenario_id), None)
+# -- reading the scenario files ----------------------------------------------------------------------------------
 
 
 def _error_line(path: Path, exc: ValidationError) -> str:
@@ -434,129 +290,6 @@ def record_drill_incident(workspace: Path, rows: list[dict[str, str]]) -> Path:
         writer.writeheader()
         writer.writerows([*kept, *rows])
     return path
-
-
-# -- the sample company's scenarios ------------------------------------------------------------------------------
-
-STANDIN_HINT = (
-    "# The probes call stand-in endpoints on 127.0.0.1: start them with `python -m tasks.continuity.standin` (ports\n"
-    "# 8801-8806), or point the URLs at your own health endpoints. Without them the drill stops at the\n"
-    "# steady-state check; run it with run_probes=false for a tabletop exercise (readiness and impact only).\n"
-)
-
-SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
-    "paybridge-outage": {
-        "id": "paybridge-outage",
-        "title": "PayBridge (V-1201) API outage: card payments fail",
-        "target": {"kind": "vendor", "id": "V-1201"},
-        "duration_hours": 4,
-        "severity": "SEV2",
-        "expected_response": (
-            "Payments Team declares a SEV2, routes card payments through the standby payment route and tells "
-            "customer service; checkout shows a payment notice until PayBridge is back."
-        ),
-        "contacts": [
-            {
-                "name": "Lea Hoffmann",
-                "role": "Incident commander (Payments Team)",
-                "email": "lea.hoffmann@northwind-supply.example",
-            },
-            {"name": "Omar Haddad", "role": "Payments engineer on call", "phone": "+49 30 5550 1201"},
-        ],
-        "steady_state": [
-            {"name": "payments-health", "kind": "http", "url": "http://127.0.0.1:8801/health", "max_latency_ms": 800},
-        ],
-        "fault": [{"action": "http_post", "url": "http://127.0.0.1:8801/fail"}],
-        "recovery": {
-            "steps": [{"action": "switch_probe", "probe": "payments-health", "to": "http://127.0.0.1:8802/health"}],
-            "timeout_seconds": 60,
-            "poll_seconds": 1,
-        },
-        "rollback": [
-            {"action": "http_post", "url": "http://127.0.0.1:8801/recover"},
-            {"action": "restore_probe", "probe": "payments-health"},
-        ],
-        "cycle_days": 90,
-    },
-    "warehouse-hall-b-loss": {
-        "id": "warehouse-hall-b-loss",
-        "title": "Warehouse hall B lost for a shift: WMS primary and scanners down",
-        "target": {"kind": "site", "id": "hall-b", "services": ["wms", "warehouse-scanners"]},
-        "duration_hours": 10,
-        "severity": "SEV1",
-        "expected_response": (
-            "Warehouse Operations moves picking to hall A, fails the WMS over to its standby instance and switches "
-            "handhelds to the standby access points."
-        ),
-        "contacts": [
-            {"name": "Lukas Fischer", "role": "Warehouse incident lead", "phone": "+49 40 5550 2208"},
-            {"name": "Jan Krause", "role": "Scanner fleet"},
-        ],
-        "steady_state": [
-            {"name": "wms-health", "kind": "http", "url": "http://127.0.0.1:8803/health", "max_latency_ms": 1500},
-        ],
-        "fault": [{"action": "http_post", "url": "http://127.0.0.1:8803/fail"}],
-        "recovery": {
-            "steps": [{"action": "switch_probe", "probe": "wms-health", "to": "http://127.0.0.1:8804/health"}],
-            "timeout_seconds": 120,
-            "poll_seconds": 2,
-        },
-        "rollback": [
-            {"action": "http_post", "url": "http://127.0.0.1:8803/recover"},
-            {"action": "restore_probe", "probe": "wms-health"},
-        ],
-        "cycle_days": 90,
-    },
-    "swiftline-carrier-failure": {
-        "id": "swiftline-carrier-failure",
-        "title": "Swiftline Logistics (V-1001) stops collecting parcels for two days",
-        "target": {"kind": "vendor", "id": "V-1001"},
-        "duration_hours": 48,
-        "severity": "SEV3",
-        "expected_response": (
-            "Fulfilment Engineering moves Swiftline's share of labels to Rheinpost Parcel (V-1002, the qualified "
-            "backup) and the vendor manager invokes the contract's service-credit clause."
-        ),
-        "contacts": [
-            {
-                "name": "Julia Peters",
-                "role": "Vendor manager, logistics",
-                "email": "julia.peters@northwind-supply.example",
-            },
-            {"name": "Mia Wagner", "role": "Fulfilment engineering lead", "phone": "+49 40 5550 1001"},
-        ],
-        "steady_state": [
-            {
-                "name": "carrier-api",
-                "kind": "http",
-                "url": "http://127.0.0.1:8805/labels/health",
-                "max_latency_ms": 1000,
-            },
-        ],
-        "recovery": {
-            "steps": [{"action": "switch_probe", "probe": "carrier-api", "to": "http://127.0.0.1:8806/labels/health"}],
-            "timeout_seconds": 60,
-        },
-        "rollback": [{"action": "restore_probe", "probe": "carrier-api"}],
-        "cycle_days": 90,
-    },
-}
-"""The sample company's drills: PayBridge (no backup vendor, never drilled, real outages longer than the RTO), the
-WMS site loss (RTO above MTPD, stale runbook) and the Swiftline carrier failure (qualified backup)."""
-
-
-def write_sample_drills(workspace: Path) -> list[Path]:
-    """Write the sample company's drill scenarios to `<workspace>/drills/`."""
-    folder = workspace / DRILLS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for scenario_id, body in SAMPLE_DRILLS.items():
-        Scenario.model_validate(body)  # the sample must always be a valid scenario
-        path = folder / f"{scenario_id}.yaml"
-        text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
-        path.write_text(f"# Drill scenario: {body['title']}\n{STANDIN_HINT}{text}", encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 load_scenarios_task = task(name="load_scenarios", cache_policy=NO_CACHE)(load_scenarios)

@@ -46,7 +46,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as prefect_task_run
 
-from opsflow.config import CollapseSpec, SourceSpec, WorkspaceConfig
+from opsflow.config import ENV_VAR, CollapseSpec, SourceSpec, WorkspaceConfig, sql_label
 from opsflow.contract import ColumnSpec, DatasetContract, load_contracts
 from opsflow.datasets import REASON, ROW, DataSourceError, LoadedDataset
 from opsflow.memory import release_free_memory
@@ -451,9 +451,6 @@ def _read_excel(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
     return _finish_raw(frame, np.asarray(rows, dtype=np.int64), where, header)
 
 
-_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
 def _expand_env(url: str, dataset: str) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -461,23 +458,7 @@ def _expand_env(url: str, dataset: str) -> str:
             raise DataSourceError(f"sources.{dataset}.url: environment variable {name} is not set")
         return os.environ[name]
 
-    return _ENV_VAR.sub(value, url)
-
-
-def sql_label(url: str) -> str:
-    """Where a SQL source lives, safe to print: driver, host, port and database, never user or password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(_ENV_VAR.sub("x", url))
-    except Exception:
-        return "sql source (unparsable url)"
-    host = parsed.host or "localhost"
-    port = f":{parsed.port}" if parsed.port else ""
-    database = f"/{parsed.database}" if parsed.database else ""
-    if parsed.get_backend_name() == "sqlite":
-        return f"sqlite {parsed.database or ':memory:'}"
-    return f"{parsed.get_backend_name()} {host}{port}{database}"
+    return ENV_VAR.sub(value, url)
 
 
 def _read_sql(spec: SourceSpec, dataset: str) -> pd.DataFrame:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from opsflow.charts import heatmap_5x5
 from opsflow.datasets import OpsData
 from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
+from opsflow.initiatives import SAMPLE_INITIATIVE, Initiative, WorkPackage
 from opsflow.period import Period
 from tasks.incidents.metrics import compute_incidents
 from tasks.performance_metrics.registry import RegisteredKpi
@@ -23,14 +24,12 @@ from tasks.process_optimization.mining import compute_processes
 from tasks.project_management.projects import compute_projects
 from tasks.project_management.schedule import (
     CpmResult,
-    PlanError,
     PlanTask,
     RiskEvent,
     Simulation,
     days_available,
     finish_date,
     gantt_chart,
-    plan_graph,
 )
 from tasks.risk_management.register import RiskSection
 from tasks.risk_management.scoring import (
@@ -44,8 +43,6 @@ from tasks.service_levels.slo import compute_sla
 from tasks.vendors.scorecard import VendorSection
 
 FLOW = "risk-aware-planning"
-INITIATIVES_DIR = Path("initiatives")
-SAMPLE_INITIATIVE = INITIATIVES_DIR / "warehouse-automation.yaml"
 
 PROBABILITY = {1: 0.05, 2: 0.15, 3: 0.35, 4: 0.60, 5: 0.85}
 """Chance that a risk happens during the initiative, by likelihood on the 1..5 scale."""
@@ -65,120 +62,6 @@ BENEFIT_LAG_DAYS = 60
 
 class InitiativeError(ValueError):
     """An initiative file or parameter set that cannot be planned; the text is one line naming the file and field."""
-
-
-# -- the initiative ---------------------------------------------------------------------------------------------------
-
-
-class Touches(BaseModel):
-    """Services and vendors the initiative depends on as a whole (work packages may name more)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    services: list[str] = Field(default_factory=list, description="Service ids (services.service_id).")
-    vendors: list[str] = Field(default_factory=list, description="Vendor ids (vendors.vendor_id).")
-
-
-class WorkPackage(BaseModel):
-    """One work package with its three-point estimate in calendar days."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    name: str
-    optimistic: float = Field(ge=0, description="Shortest credible duration, calendar days.")
-    likely: float = Field(ge=0, description="Most likely duration, calendar days.")
-    pessimistic: float = Field(ge=0, description="Longest credible duration, calendar days.")
-    depends_on: list[str] = Field(default_factory=list, description="Work packages that must finish first.")
-    services: list[str] = Field(default_factory=list, description="Services the work changes or relies on.")
-    vendors: list[str] = Field(default_factory=list, description="Vendors the work relies on.")
-    cost: float | None = Field(None, ge=0, description="Budgeted cost, in the workspace's currency.")
-    owner: str | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WorkPackage:
-        if not self.optimistic <= self.likely <= self.pessimistic:
-            raise ValueError(
-                f"work package {self.id}: needs optimistic <= likely <= pessimistic, got "
-                f"{self.optimistic:g}, {self.likely:g}, {self.pessimistic:g}"
-            )
-        return self
-
-
-class SuccessMetric(BaseModel):
-    """A weekly-audit figure the initiative should move, registered as a KPI so later audits track it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    metric_key: str = Field(description="Weekly-audit headline key, e.g. 'processes.order_fulfilment.lead_p50_hours'.")
-    name: str
-    perspective: Literal["financial", "customer", "internal_process", "learning_growth"] = "internal_process"
-    direction: Literal["increase", "decrease"]
-    unit: str | None = None
-    target: float | None = Field(None, description="Target value; or give target_change.")
-    target_change: float | None = Field(
-        None, description="Target as a change relative to the baseline: -0.25 = 25% below it."
-    )
-    deadline: date | None = Field(None, description="When the target should be met (default: deadline + 60 days).")
-
-    @model_validator(mode="after")
-    def _has_target(self) -> SuccessMetric:
-        if self.target is None and self.target_change is None:
-            raise ValueError(f"success metric {self.metric_key}: give target or target_change")
-        return self
-
-
-class Initiative(BaseModel):
-    """An initiative to plan: objective, dates, budget, owner, work packages and what it depends on."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    objective: str
-    owner: str | None = None
-    start: date | None = Field(None, description="First day of work. Empty: the day after as_of.")
-    deadline: date | None = Field(None, description="Last day by which it must be done. Or give deadline_days.")
-    deadline_days: int | None = Field(
-        None, ge=1, description="Calendar days available, start day counted as day 1 (used when deadline is empty)."
-    )
-    budget: float | None = Field(None, ge=0)
-    touches: Touches = Field(default_factory=Touches)
-    work_packages: list[WorkPackage] = Field(min_length=1)
-    success_metrics: list[SuccessMetric] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _valid(self) -> Initiative:
-        if self.deadline is None and self.deadline_days is None:
-            raise ValueError("give a deadline (date) or deadline_days")
-        if self.deadline is not None and self.start is not None and self.deadline < self.start:
-            raise ValueError(f"deadline {self.deadline} is before start {self.start}")
-        try:
-            plan_graph([_plan_task(w) for w in self.work_packages])
-        except PlanError as exc:
-            raise ValueError(str(exc)) from None
-        return self
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "initiative"
-
-    @property
-    def services(self) -> list[str]:
-        """Every service the initiative or one of its work packages names, in first-named order."""
-        return list(dict.fromkeys([*self.touches.services, *(s for w in self.work_packages for s in w.services)]))
-
-    @property
-    def vendors(self) -> list[str]:
-        return list(dict.fromkeys([*self.touches.vendors, *(v for w in self.work_packages for v in w.vendors)]))
-
-    def start_on(self, as_of: date) -> date:
-        return self.start or as_of + timedelta(days=1)
-
-    def deadline_on(self, as_of: date) -> date:
-        if self.deadline is not None:
-            return self.deadline
-        assert self.deadline_days is not None
-        return self.start_on(as_of) + timedelta(days=self.deadline_days - 1)
 
 
 def _plan_task(w: WorkPackage) -> PlanTask:
@@ -223,120 +106,6 @@ def resolve_initiative(workspace: Path, initiative: Initiative | None, initiativ
         return initiative
     path = initiative_file or SAMPLE_INITIATIVE
     return load_initiative(path if path.is_absolute() else workspace / path)
-
-
-# -- the sample -------------------------------------------------------------------------------------------------------
-
-
-def _wp(
-    id: str, name: str, estimate: tuple[float, float, float], deps: list[str], cost: float, owner: str,
-    services: list[str] | None = None, vendors: list[str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    a, m, b = estimate
-    row: dict[str, Any] = {"id": id, "name": name, "optimistic": a, "likely": m, "pessimistic": b, "depends_on": deps}
-    if services:
-        row["services"] = services
-    if vendors:
-        row["vendors"] = vendors
-    return {**row, "cost": cost, "owner": owner}
-
-
-SAMPLE: dict[str, Any] = {
-    "name": "Warehouse automation",
-    "objective": (
-        "Automate packing in hall B (conveyor-fed pack stations with label printing) to cut the wait before pack "
-        "and the order pick-to-ship time, without missing the peak season."
-    ),
-    "owner": "Lukas Fischer",
-    "deadline_days": 95,
-    "budget": 850_000,
-    "touches": {"services": ["wms", "shipping-label"], "vendors": ["V-1001"]},
-    "work_packages": [
-        _wp("WP01", "Scope and process design", (5, 8, 14), [], 40_000, "Lukas Fischer"),
-        _wp("WP02", "WMS integration design", (4, 6, 12), ["WP01"], 30_000, "Mia Wagner", ["wms"]),
-        _wp("WP03", "Procure conveyor and pack stations", (20, 28, 45), ["WP01"], 380_000, "Hannah Braun"),
-        _wp("WP04", "Prepare hall B (power, floor, safety)", (8, 12, 20), ["WP01"], 60_000, "Paul Zimmermann"),
-        _wp(
-            "WP05", "Build WMS interfaces for the pack stations", (10, 15, 25), ["WP02"], 90_000, "Mia Wagner", ["wms"]
-        ),
-        _wp("WP06", "Install and commission the equipment", (8, 12, 20), ["WP03", "WP04"], 70_000, "Hannah Braun"),
-        _wp(
-            "WP07",
-            "Label printing at the pack stations",
-            (5, 8, 14),
-            ["WP02"],
-            35_000,
-            "Tom Keller",
-            ["shipping-label"],
-        ),
-        _wp(
-            "WP08",
-            "Carrier label and manifest tests with Swiftline",
-            (4, 6, 12),
-            ["WP07"],
-            15_000,
-            "Julia Peters",
-            ["shipping-label"],
-            ["V-1001"],
-        ),
-        _wp(
-            "WP09",
-            "End-to-end integration test",
-            (6, 9, 16),
-            ["WP05", "WP06", "WP08"],
-            40_000,
-            "Clara Neumann",
-            ["wms", "shipping-label"],
-        ),
-        _wp("WP10", "Train pack-station staff", (3, 5, 8), ["WP06"], 20_000, "Jan Krause"),
-        _wp(
-            "WP11",
-            "Pilot in hall B with live parcels",
-            (7, 10, 15),
-            ["WP09", "WP10"],
-            30_000,
-            "Lukas Fischer",
-            ["wms"],
-            ["V-1001"],
-        ),
-        _wp("WP12", "Go-live and hypercare", (5, 7, 12), ["WP11"], 25_000, "Lukas Fischer", ["wms", "shipping-label"]),
-    ],  # fmt: skip
-    "success_metrics": [
-        {
-            "metric_key": "processes.order_fulfilment.lead_p50_hours",
-            "name": "Order fulfilment median lead time",
-            "perspective": "internal_process",
-            "direction": "decrease",
-            "unit": "hours",
-            "target_change": -0.25,
-        },
-        {
-            "metric_key": "sla.shipping.compliance",
-            "name": "Shipping SLA compliance",
-            "perspective": "customer",
-            "direction": "increase",
-            "unit": "ratio",
-            "target": 0.97,
-        },
-    ],
-}
-
-
-def write_sample_initiative(workspace: Path) -> Path:
-    """Write the sample company's initiative to <workspace>/initiatives/warehouse-automation.yaml and return the path.
-
-    Its dates are relative (start: the day after the planning as_of; deadline_days), so it fits any sample end date.
-    """
-    path = workspace / SAMPLE_INITIATIVE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        "# An initiative for `opsflow run risk-aware-planning`: three-point estimates in calendar days.\n"
-        "# start: empty = the day after the planning date; deadline: a date, or deadline_days (start day = day 1).\n"
-    )
-    Initiative.model_validate(SAMPLE)  # the sample must always be a valid initiative
-    text = yaml.safe_dump(SAMPLE, sort_keys=False, allow_unicode=True, width=120)
-    path.write_text(header + text, encoding="utf-8")
-    return path
 
 
 # -- risks that touch the initiative ----------------------------------------------------------------------------------

@@ -20,14 +20,12 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from opsflow.charts import png_bytes  # noqa: E402
+from opsflow.initiatives import PlanError as PlanError  # noqa: E402  (re-exported: callers catch it here)
+from opsflow.initiatives import plan_graph  # noqa: E402
 
 PERT_LAMBDA = 4.0
 """Weight of the most likely duration in the Beta-PERT distribution (the classic PERT value)."""
 EPS = 1e-9
-
-
-class PlanError(ValueError):
-    """A plan that cannot be scheduled (unknown dependency, cycle); the text is one line for the user."""
 
 
 class PlanTask(BaseModel):
@@ -57,25 +55,6 @@ class RiskEvent(BaseModel):
     probability: float = Field(ge=0, le=1)
     delay_days: float = Field(ge=0)
     touches: list[str] = Field(description="Tasks it can delay; when it happens it strikes one of them at random.")
-
-
-def plan_graph(tasks: list[PlanTask]) -> nx.DiGraph:
-    """The dependency graph (edge: predecessor -> task); PlanError on a duplicate id, unknown task or cycle."""
-    graph: nx.DiGraph = nx.DiGraph()
-    ids = [t.id for t in tasks]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise PlanError(f"work package ids must be unique: {', '.join(dupes)} appear more than once")
-    graph.add_nodes_from(ids)
-    for t in tasks:
-        for pred in t.depends_on:
-            if pred not in graph:
-                raise PlanError(f"work package {t.id}: depends_on names {pred!r}, which is not a work package")
-            graph.add_edge(pred, t.id)
-    if not nx.is_directed_acyclic_graph(graph):
-        cycle = [u for u, _ in nx.find_cycle(graph)]
-        raise PlanError(f"work packages depend on each other in a cycle: {' -> '.join([*cycle, cycle[0]])}")
-    return graph
 
 
 def _order(tasks: list[PlanTask]) -> tuple[list[PlanTask], list[list[int]], list[list[int]]]:

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from flows.contingency_drill import ContingencyDrillParams, ContingencyDrillResult, contingency_drill
+from opsflow.drills import DRILLS_DIR
 from opsflow.history import open_history
+from opsflow.sample.drills import write_sample_drills
 from opsflow.settings import get_settings
-from tasks.continuity.scenarios import DRILLS_DIR, write_sample_drills
 from tasks.continuity.standin import StandInEndpoint
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn

@@ -12,8 +12,8 @@ import yaml
 from flows.risk_aware_planning import RiskAwarePlanningParams, RiskAwarePlanningResult, risk_aware_planning
 from opsflow.config import load_config
 from opsflow.history import open_history
+from opsflow.sample.initiative import write_sample_initiative
 from opsflow.settings import get_settings
-from tasks.project_management.planning import write_sample_initiative
 from tests.conftest import SAMPLE_END
 from tests.standins.slack_api import TOKEN, SlackStandIn
 

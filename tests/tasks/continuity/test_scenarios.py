@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from opsflow.sample.drills import write_sample_drills
 from tasks.continuity.scenarios import (
     INCIDENT_COLUMNS,
     Outcome,
@@ -19,7 +20,6 @@ from tasks.continuity.scenarios import (
     load_scenarios,
     record_drill_incident,
     run_drill,
-    write_sample_drills,
 )
 from tasks.continuity.standin import StandInEndpoint
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from opsflow.sample.initiative import write_sample_initiative
 from tasks.project_management.planning import (
     MITIGATION_FACTOR,
     Initiative,
@@ -19,7 +20,6 @@ from tasks.project_management.planning import (
     initiative_risk,
     load_initiative,
     success_kpis,
-    write_sample_initiative,
 )
 from tasks.project_management.schedule import Simulation, critical_path
 from tasks.risk_management.scoring import RatedRisk, Treatment

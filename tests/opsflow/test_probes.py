@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.continuity.probes import FileFreshnessProbe, HttpProbe, PrefectDeploymentProbe, SqlProbe, wait_until_healthy
+from opsflow.probes import FileFreshnessProbe, HttpProbe, PrefectDeploymentProbe, SqlProbe, wait_until_healthy
 from tasks.continuity.standin import StandInEndpoint
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from opsflow.config import ENV_VAR, sql_label
 
 
 class ProbeResult(BaseModel):
@@ -55,7 +55,7 @@ def _expand_env(text: str) -> str:
             raise ValueError(f"environment variable {name} is not set")
         return os.environ[name]
 
-    return _ENV_VAR.sub(value, text)
+    return ENV_VAR.sub(value, text)
 
 
 class _ProbeBase(BaseModel):
@@ -123,8 +123,6 @@ class SqlProbe(_ProbeBase):
     timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     def target(self) -> str:
-        from tasks.data.ingest import sql_label
-
         return sql_label(self.url)
 
     def check(self, workspace: Path) -> ProbeResult:
