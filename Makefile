@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
+INSTALLED_BENCH := $(VENV)/.installed-bench
 
 .PHONY: demo test check bench server clean-install
 
@@ -22,6 +23,10 @@ $(INSTALLED_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(INSTALLED)
 
+$(INSTALLED_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@ $(INSTALLED)
+
 demo: $(INSTALLED)
 	$(BIN)/opsflow run weekly-audit --workspace workspace
 
@@ -30,15 +35,15 @@ test: $(INSTALLED_DEV)
 
 check: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
-	$(BIN)/mypy flows tasks opsflow deployments
+	$(BIN)/mypy flows tasks opsflow deployments bench
 	$(BIN)/lint-imports
 
 # make server: Prefect server + UI on 127.0.0.1:4200, the opsflow pool, every deployment, a worker; Ctrl-C stops all.
 server: $(INSTALLED)
 	$(BIN)/python -m deployments.server $(SERVER_ARGS)
 
-bench: $(INSTALLED)
+bench: $(INSTALLED_BENCH)
 	$(BIN)/python -m bench
 
 clean-install:
-	rm -f $(INSTALLED) $(INSTALLED_DEV)
+	rm -f $(INSTALLED) $(INSTALLED_DEV) $(INSTALLED_BENCH)

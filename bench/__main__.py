@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 END = date(2026, 3, 29)  # a Sunday: the audited week is complete
 STAGES = ("load", "validate", "compute", "render", "deliver")
@@ -43,7 +44,7 @@ def _prepare_prefect() -> float:
     return float(json.loads(lines[-1])["prepare_seconds"])
 
 
-def _run_scale(scale: float, fmt: str, root: Path) -> dict[str, object]:
+def _run_scale(scale: float, fmt: str, root: Path) -> dict[str, Any]:
     from opsflow.sample import write_sample
 
     workspace = root / f"scale-{scale:g}-{fmt}"
@@ -64,27 +65,77 @@ def _run_scale(scale: float, fmt: str, root: Path) -> dict[str, object]:
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
         raise SystemExit(f"weekly-audit failed at scale {scale:g}:\n{tail}")
     measured = json.loads(lines[-1])
-    return {"scale": scale, "format": fmt, "rows": rows, "generate_seconds": round(generate, 1), **measured}
+    return {
+        "scale": scale,
+        "format": fmt,
+        "rows": rows,
+        "generate_seconds": round(generate, 1),
+        **measured,
+        "duckdb": _run_duckdb(workspace, fmt) if fmt == "csv" else None,
+    }
 
 
-def _table(results: list[dict[str, object]], prepare_seconds: float) -> str:
-    datasets = list(results[0]["rows"])  # type: ignore[arg-type]
+def _run_duckdb(workspace: Path, fmt: str) -> dict[str, Any]:
+    """The DuckDB baseline on the same files in a fresh process, timed end to end like the audit (imports included),
+    and its figures compared with the audit's report.json."""
+    report = workspace / "reports" / "weekly-audit" / END.isoformat() / "report.json"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.duckdb_baseline", "--workspace", str(workspace), "--as-of", END.isoformat(),
+         "--report", str(report)],
+        capture_output=True, text=True, env=_bench_env(), check=False,
+    )  # fmt: skip
+    total = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit("the DuckDB baseline failed:\n" + "\n".join(proc.stderr.splitlines()[-10:]))
+    measured = json.loads(proc.stdout.splitlines()[-1])
+    return {"total_seconds": round(total, 2), **measured}
+
+
+def _fixed_share(result: dict[str, Any]) -> str:
+    timings: dict[str, float] = result["timings"]
+    data_work = sum(timings.get(stage, 0.0) for stage in ("load", "validate", "compute"))
+    total = float(result["total_seconds"])
+    return f"{(total - data_work) / total:.0%}"
+
+
+def _table(results: list[dict[str, Any]], prepare_seconds: float) -> str:
+    datasets = list(results[0]["rows"])
     header = ["", *[f"scale {r['scale']:g} ({r['format']})" for r in results]]
     lines = [header]
-    lines += [[f"rows: {d}", *[f"{r['rows'][d]:,}" for r in results]] for d in datasets]  # type: ignore[index]
-    lines.append(["rows: total", *[f"{sum(r['rows'].values()):,}" for r in results]])  # type: ignore[attr-defined]
+    lines += [[f"rows: {d}", *[f"{r['rows'][d]:,}" for r in results]] for d in datasets]
+    lines.append(["rows: total", *[f"{sum(r['rows'].values()):,}" for r in results]])
     lines.append(["sample generation (s, not in total)", *[f"{r['generate_seconds']:.1f}" for r in results]])
     lines.append(
         ["Prefect database set-up, once (s, not in total)", f"{prepare_seconds:.1f}", *[""] * (len(results) - 1)]
     )
     lines.append(["Prefect temporary server start (s)", *[f"{r['server_start_seconds']:.1f}" for r in results]])
     for stage in STAGES:
-        lines.append([f"stage: {stage} (s)", *[f"{r['timings'].get(stage, 0.0):.1f}" for r in results]])  # type: ignore[attr-defined]
+        lines.append([f"stage: {stage} (s)", *[f"{r['timings'].get(stage, 0.0):.1f}" for r in results]])
     lines.append(["flow run (s)", *[f"{r['flow_seconds']:.1f}" for r in results]])
     lines.append(["total, end to end (s)", *[f"{r['total_seconds']:.1f}" for r in results]])
     lines.append(["peak memory (MiB)", *[f"{r['peak_mib']:,}" for r in results]])
+    lines.append(["fixed-cost share (all but load, validate, compute)", *[_fixed_share(r) for r in results]])
+    duck = [r.get("duckdb") or {} for r in results]
+    lines.append(["DuckDB baseline, end to end (s)", *[f"{d['total_seconds']:.1f}" if d else "" for d in duck]])
+    lines.append(["DuckDB baseline, queries (s)", *[f"{d['seconds']:.2f}" if d else "" for d in duck]])
+    lines.append(
+        [
+            "opsflow / DuckDB, end to end",
+            *[
+                f"{r['total_seconds'] / d['total_seconds']:.1f}x" if d else ""
+                for r, d in zip(results, duck, strict=True)
+            ],
+        ]
+    )
+    lines.append(
+        [
+            "figures DuckDB and opsflow agree on",
+            *[f"{d['agree']} of {d['agree'] + len(d['differ'])}" if d else "" for d in duck],
+        ]
+    )
     for stage in STAGES:
-        cells = [r.get("stage_peak_mib", {}).get(stage) for r in results]  # type: ignore[attr-defined]
+        cells = [r.get("stage_peak_mib", {}).get(stage) for r in results]
         lines.append([f"peak memory by end of {stage} (MiB)", *[f"{c:,}" if c else "" for c in cells]])
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     out = []
