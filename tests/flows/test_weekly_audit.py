@@ -104,13 +104,18 @@ def test_summary_from_claude_when_grounded_and_template_when_not(
         [request] = api.requests
         assert request.body["max_tokens"] == 300  # the seed's performance-analysis budget
 
-        api.mode = "ungrounded"  # the answer cites 42.7%, which is in no figure
+        api.mode = "ungrounded"  # the answer writes 42.7% itself instead of a placeholder
         bad = _run(workspace, post_to_slack=False)
         assert bad.summary_source == "template"
         html = bad.report_html.read_text(encoding="utf-8")
-        assert "number 42.7% is not in the figures" in html
+        assert "wrote the number &#39;42.7%&#39; itself instead of a placeholder" in html
         summary = html.split('<p class="summary">', 1)[1].split("</p>", 1)[0]
         assert "42.7" not in summary, "the rejected text never reaches the report"
+
+        api.mode = "bad_json"  # a 200 whose body is cut-off JSON: it used to end the run with JSONDecodeError
+        broken = _run(workspace, post_to_slack=False)
+        assert broken.summary_source == "template"
+        assert "Claude: the answer is not valid JSON (JSONDecodeError)" in broken.report_html.read_text("utf-8")
     out = bad.report_html.parent
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in {".html", ".md", ".json"}:
