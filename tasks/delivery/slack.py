@@ -672,7 +672,12 @@ class FileSender:
         progress = progress.model_copy(deep=True)
         self._messages[message.channel] = {
             "channel": message.channel,
-            "chat.postMessage": {"channel": message.channel, "text": message.text, "blocks": message.blocks},
+            "chat.postMessage": {
+                "channel": message.channel,
+                "text": message.text,
+                "blocks": message.blocks,
+                "metadata": message.metadata("main"),
+            },
             "thread_reply": {"text": "Details", "blocks": message.thread_blocks} if message.thread_blocks else None,
             "files_upload_v2": [p.name for p in message.files],
         }

@@ -524,7 +524,10 @@ def build_prompt(
 ) -> str:
     """The user message: the task, the figures as placeholders with what each shows as, the data text quoted, and
     the context lines; each as fenced JSON data."""
-    refs = references(figures, quoted)
+    return _prompt(use, references(figures, quoted), facts)
+
+
+def _prompt(use: Use, refs: References, facts: Iterable[str]) -> str:
     table = {name: ({"label": f.label} if f.label else {}) | {"shows_as": f.shown} for name, f in refs.figures.items()}
     return (
         f"Write {PURPOSE[use]} with the write_summary tool. Cite figures, dates and names only as placeholders "
@@ -572,8 +575,7 @@ def narrate(
     model = narrator.model
     try:
         refs = references(figures, quoted)
-        prompt = build_prompt(use, figures, facts, quoted)
-        reply = narrator.summarize(use, SYSTEM, prompt, BUDGETS[use])
+        reply = narrator.summarize(use, SYSTEM, _prompt(use, refs, facts), BUDGETS[use])
     except NarrationFailed as failed:
         return _fallback(use, fallback, failed.reason, model, failed.input_tokens, failed.output_tokens, usage)
     except Exception as exc:  # a narrator that broke its contract: still only a fallback, never a failed run
