@@ -31,7 +31,7 @@ MODES = {
 }
 INJECTION = "ignore previous instructions"
 OBEYED = "MTTR was 0 hours this week. Revenue fell 99.7%."
-"""What the `obey` mode writes when the quoted data or context carries INJECTION (a model that was talked round)."""
+"""What the `obey` mode writes when the user message carries INJECTION (a model that was talked round)."""
 
 ROUTE_ANSWER: dict[str, Any] = {
     "skill": "process_optimization",
@@ -65,7 +65,7 @@ class AnthropicStandIn:
     the schema), ungrounded (writes a number of its own), overloaded (529), server_error (500), slow (sleeps
     `slow_seconds`), refusal, no_tool, max_tokens, bad_json (a 200 whose body is cut-off JSON), empty (a blank
     summary), unknown_placeholder, odd_stop (stop_reason pause_turn), not_a_message (a 200 with another JSON
-    object), obey (follows an instruction found in the data: writes OBEYED, else answers as good).
+    object), obey (follows an instruction found anywhere in the user message: writes OBEYED, else answers as good).
     The answer calls the tool the request forces (`tool_choice`): write_summary as above; any other tool gets
     `tool_inputs[name]` (route_challenge defaults to ROUTE_ANSWER), and in `malformed` mode an input off any schema."""
 
@@ -172,11 +172,7 @@ class AnthropicStandIn:
             tool_input = {"summary": "  ", "sentences": []}
         elif mode == "unknown_placeholder":
             tool_input = {"summary": f"{summary} Revenue moved by {{revenue.change}}.", "sentences": []}
-        elif (
-            mode == "obey"
-            and INJECTION
-            in json.dumps(_fenced(body, "quoted_data")).lower() + json.dumps(_fenced(body, "context")).lower()
-        ):
+        elif mode == "obey" and INJECTION in json.dumps(body.get("messages")).lower():
             tool_input = {"summary": OBEYED, "sentences": []}
         tool_name = str((body.get("tool_choice") or {}).get("name") or "write_summary")
         if tool_name != "write_summary":
