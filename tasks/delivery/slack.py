@@ -346,6 +346,14 @@ def post_retry_handlers(max_retries: int = 3) -> list[RetryHandler]:
     return [RateLimitErrorRetryHandler(max_retry_count=max_retries)]
 
 
+def _same_metadata(message: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether a message from conversations.history/.replies carries this delivery's metadata (Slack may add keys)."""
+    got = message.get("metadata")
+    if not isinstance(got, dict):
+        return False
+    return got.get("event_type") == wanted["event_type"] and got.get("event_payload") == wanted["event_payload"]
+
+
 def _uncertain(exc: Exception) -> bool:
     """Whether Slack may have taken the request although the call failed: anything but a definite Slack answer."""
     if isinstance(exc, SlackApiError):
@@ -501,7 +509,7 @@ class WebApiSender:
                 channel=channel_id, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
             )
             for m in page.get("messages") or []:
-                if m.get("metadata") == wanted:
+                if _same_metadata(m, wanted):
                     return {"channel": channel_id, "ts": m.get("ts")}
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -565,7 +573,7 @@ class WebApiSender:
                     unfurl_links=False,
                     unfurl_media=False,
                 ),
-                lambda: any(m.get("metadata") == details for m in self._replies(channel_id, ts)),
+                lambda: any(_same_metadata(m, details) for m in self._replies(channel_id, ts)),
             )
             progress.done.append("thread")
             on_step(progress)
