@@ -14,7 +14,7 @@ from opsflow.findings import Action, FocusSection, Headline, Section
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
 from opsflow.settings import get_settings
-from tasks.coo.summary import summary_figures, template_summary
+from tasks.coo.summary import summary_references, template_summary
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
 
 SLACK_HEADLINES = (
@@ -55,15 +55,25 @@ def load_previous_audit(history: HistoryStore, as_of: date) -> StoredRun | None:
 def write_summary(
     sections: list[Section], focus: FocusSection, period: Period, narrator: Narrator, usage: UsageLog
 ) -> Narrative:
-    """The executive summary: Claude's from the figures when configured and grounded, else the template's."""
-    facts = [f"Week: {period.week_start.isoformat()} to {period.as_of.isoformat()}", f"Focus: {focus.closing}"]
+    """The executive summary: Claude's words with opsflow's figures in its placeholders, else the template's. The
+    focus line and the names in it come from the data: quoted data, never a figure."""
+    quoted = {
+        "week_start": f"{period.week_start:%d %b %Y}",
+        "week_end": f"{period.as_of:%d %b %Y}",
+        "focus": focus.closing,
+    }
+    for i, item in enumerate([*focus.urgent, *focus.important][:5], start=1):
+        quoted[f"focus_item_{chr(96 + i)}"] = item.text
+        if item.owner:
+            quoted[f"focus_owner_{chr(96 + i)}"] = item.owner
     return narrate(
         "performance",
-        summary_figures(sections),
-        facts,
+        summary_references(sections),
+        ["The week runs from {week_start} to {week_end}.", "The focus items are what to do next, most urgent first."],
         lambda: template_summary(sections, focus, period),
         narrator,
         usage,
+        quoted=quoted,
     )
 
 

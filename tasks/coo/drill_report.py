@@ -14,7 +14,7 @@ from opsflow.findings import Headline, Section, headline_values
 from opsflow.history import HistoryStore
 from tasks.continuity.assess import HistorySection, ImpactSection, ReadinessSection, drill_history
 from tasks.continuity.scenarios import DRILLS_DIR, DrillRun, Outcome, Scenario, ScenarioSet, drill_incident_rows
-from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
+from tasks.reporting.narrative import Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
 
 SLACK_HEADLINES = (
     "drill.readiness_score",
@@ -92,25 +92,40 @@ def drill_summary(
     narrator: Narrator,
     usage: UsageLog,
 ) -> Narrative:
-    """Claude's summary of the drill from its figures when configured and grounded, else the template's."""
-    figures: dict[str, float | int | str] = {
-        "readiness_score": readiness.score,
+    """Claude's words about the drill with opsflow's figures in its placeholders, else the template's. Scenario text,
+    service names and findings come from the data: quoted data, never a figure or a placeholder's name."""
+    figures: dict[str, FigureValue] = {
+        "readiness_score": Figure(value=readiness.score, label="Readiness score out of 100"),
+        "duration_hours": Figure(value=scenario.duration_hours, unit="hours", label="Scenario duration"),
+        "services_hit": Figure(value=len(impact.services), label="Services hit"),
+        "sla_breaks": Figure(value=sum(r.breaks for r in impact.sla_budgets), label="SLA breaks"),
+    }
+    quoted: dict[str, str] = {
         "outcome": str(run.outcome),
-        "duration_hours": scenario.duration_hours,
-        "services_hit": len(impact.services),
-        "sla_breaks": sum(r.breaks for r in impact.sla_budgets),
+        "scenario": scenario.title,
+        "expected_response": scenario.expected_response,
     }
     if run.recovery_seconds is not None:
-        figures["recovery_minutes"] = round(run.recovery_seconds / 60, 2)
-    for c in readiness.recovery:
+        figures["recovery_minutes"] = Figure(value=round(run.recovery_seconds / 60, 2), unit="minutes")
+    for i, c in enumerate(readiness.recovery, start=1):
+        quoted[f"service_{i}"] = c.service
         if c.rto_hours is not None:
-            figures[f"{c.service}.rto_hours"] = c.rto_hours
+            figures[f"service_{i}.rto_hours"] = Figure(value=c.rto_hours, unit="hours", label=f"RTO of service_{i}")
         if c.real_mttr_median_hours is not None:
-            figures[f"{c.service}.real_mttr_hours"] = c.real_mttr_median_hours
-    facts = [f"Scenario: {scenario.title}", f"Expected response: {scenario.expected_response}"]
-    facts += [f"Finding (-{f.points} points): {f.detail}" for f in readiness.findings if f.points]
+            figures[f"service_{i}.real_mttr_hours"] = Figure(
+                value=c.real_mttr_median_hours, unit="hours", label=f"Median real MTTR of service_{i}"
+            )
+    for i, f in enumerate([f for f in readiness.findings if f.points], start=1):
+        quoted[f"finding_{i}"] = f.detail
+        figures[f"finding_{i}.points"] = Figure(value=f.points, unit="points", label=f"Points finding_{i} costs")
     return narrate(
-        "planning", figures, facts, lambda: template_summary(scenario, run, readiness, impact), narrator, usage
+        "planning",
+        figures,
+        ["Each finding costs the readiness score the points shown."],
+        lambda: template_summary(scenario, run, readiness, impact),
+        narrator,
+        usage,
+        quoted=quoted,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opsflow.findings import FocusSection, Section
 from opsflow.period import Period
+from tasks.reporting.narrative import Figure
 from tasks.reporting.present import format_value
 
 
@@ -30,6 +31,19 @@ def summary_figures(sections: list[Section]) -> dict[str, float | int | str]:
                     figures[h.key + ".percent"] = round(h.value * 100, 1)
             if h.previous is not None:
                 figures[h.key + ".previous"] = round(h.previous, 4)
+    return figures
+
+
+def summary_references(sections: list[Section]) -> dict[str, Figure]:
+    """The figures a summary may cite by placeholder: every headline value (and its previous value) that exists,
+    with its label and unit so opsflow writes "95.3%" or "4.5 hours" where the model wrote the placeholder."""
+    figures: dict[str, Figure] = {}
+    for section in sections:
+        for h in section.headlines:
+            if h.value is not None:
+                figures[h.key] = Figure(value=h.value, unit=h.unit, label=h.label)
+            if h.previous is not None:
+                figures[h.key + ".previous"] = Figure(value=h.previous, unit=h.unit, label=f"{h.label}, previous run")
     return figures
 
 

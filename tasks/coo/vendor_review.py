@@ -4,6 +4,7 @@ summary, the daily change alert and the Friday digest to Slack, built on tasks.v
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -18,7 +19,7 @@ from opsflow.history import HistoryStore
 from opsflow.period import Period
 from opsflow.settings import get_settings
 from tasks.delivery.slack import DeliveryResult, publish_to_slack, sender_from_settings
-from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate, ungrounded_numbers
+from tasks.reporting.narrative import PLACEHOLDER, Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
 from tasks.reporting.render import render
 from tasks.vendors.review import (
     ALERT_HEADLINES,
@@ -46,30 +47,45 @@ from tasks.vendors.review import (
 log = logging.getLogger("opsflow.vendor_review")
 
 
+# A date as the notice writes it (4 July 2024) or any other number (85.0%, 3, 1,200.50): each becomes a placeholder.
+_NOTICE_FIGURE = re.compile(r"\d{1,2} [A-Z][a-z]+ \d{4}|\d[\d,]*(?:\.\d+)?%?")
+
+
+def placeholder_paragraph(paragraph: str, vendor: str) -> tuple[str, dict[str, str]]:
+    """The paragraph with the vendor's name as {vendor} and every date and number as a placeholder ({n1}, {n2}...),
+    and what each placeholder stands for: the form Claude rewords, so it never writes a figure itself."""
+    values: dict[str, str] = {"vendor": vendor}
+    text = paragraph.replace(vendor, "{vendor}") if vendor else paragraph
+
+    def to_placeholder(match: re.Match[str]) -> str:
+        name = f"n{len(values)}"
+        values[name] = match.group(0)
+        return "{" + name + "}"
+
+    parts = re.split(r"(\{vendor\})", text)  # the vendor's own digits (3M) stay inside its placeholder
+    return "".join(p if p == "{vendor}" else _NOTICE_FIGURE.sub(to_placeholder, p) for p in parts), values
+
+
 def polish_paragraph(
     paragraph: str, row: VendorReviewRow, narrator: Narrator, usage: UsageLog | None
 ) -> tuple[str, str | None]:
-    """Claude's rewording of the paragraph when it keeps every number (and adds none) and names the vendor; else the
-    paragraph and why it was kept."""
-    figures: dict[str, float | int | str] = {"vendor": row.vendor, "violation_days_30d": row.violations_30d}
-    figures["ontime_target"] = row.ontime_target
-    if row.ontime_30d is not None:
-        figures["ontime_30d"] = row.ontime_30d
-    facts = [
-        "Task: reword this opening paragraph of a formal breach notice to a vendor, firm and courteous. Keep every "
-        "number and date exactly as written and add none.",
-        f"Paragraph: {paragraph}",
-    ]
+    """Claude's rewording of the paragraph when it keeps every placeholder (every number, date and the vendor's name,
+    which opsflow fills in); else the paragraph and why it was kept."""
     if narrator.model is None:  # Claude not configured: the template's wording, without a warning per notice
         return paragraph, None
-    narrative = narrate("handoff", figures, facts, lambda: paragraph, narrator, usage)
+    draft, values = placeholder_paragraph(paragraph, row.vendor)
+    facts = [
+        "Task: reword this opening paragraph of a formal breach notice to a vendor, firm and courteous. Keep every "
+        "placeholder exactly as written and add none.",
+        f"Paragraph: {draft}",
+    ]
+    narrative = narrate("handoff", {}, facts, lambda: paragraph, narrator, usage, quoted=values)
     if narrative.source != "claude":
         return paragraph, narrative.fallback_reason
-    missing = ungrounded_numbers(paragraph, {}, [narrative.text])
+    used = {m.group(1).strip() for m in PLACEHOLDER.finditer(narrative.draft or "")}
+    missing = [name for name in values if name not in used]
     if missing:
-        return paragraph, f"Claude's wording dropped or changed {missing[0]}: template kept"
-    if row.vendor not in narrative.text:
-        return paragraph, "Claude's wording does not name the vendor: template kept"
+        return paragraph, f"Claude's wording dropped {{{missing[0]}}} ({values[missing[0]]}): template kept"
     return narrative.text, None
 
 
@@ -125,26 +141,28 @@ def write_review_summary(
     narrator: Narrator,
     usage: UsageLog | None,
 ) -> Narrative:
-    """The report's summary: Claude's from the figures when configured and grounded, else the template's."""
-    figures: dict[str, float | int | str] = {
-        h.key: h.value
+    """The report's summary: Claude's words with opsflow's figures in its placeholders, else the template's. Vendor
+    names and renewal phases come from the data: quoted data, never a figure."""
+    figures: dict[str, FigureValue] = {
+        h.key: Figure(value=h.value, unit=h.unit, label=h.label)
         for s in (scorecard, flagged, renewals)
         for h in s.headlines
         if h.value is not None
     }  # fmt: skip
-    facts = [f"Review date: {period.as_of.isoformat()}"]
-    facts += [
-        f"{f.vendor} ({f.vendor_id}): {', '.join(s.value for s in f.signals)}; recommendation {f.recommendation.value}"
-        for f in flagged.flagged[:10]
-    ]
-    facts += [f"{r.vendor}: {r.phase_now}; {r.due_now}" for r in renewals.renewals[:5]]
+    quoted = {"review_date": f"{period.as_of:%d %B %Y}"}
+    for i, f in enumerate(flagged.flagged[:10], start=1):
+        signals = ", ".join(s.value for s in f.signals)
+        quoted[f"flagged_{i}"] = f"{f.vendor} ({f.vendor_id}): {signals}; recommendation {f.recommendation.value}"
+    for i, r in enumerate(renewals.renewals[:5], start=1):
+        quoted[f"renewal_{i}"] = f"{r.vendor}: {r.phase_now}; {r.due_now}"
     return narrate(
         "performance",
         figures,
-        facts,
+        ["flagged_* are the vendors flagged for review; renewal_* the contracts coming up for renewal."],
         lambda: template_summary(scorecard, flagged, renewals),
         narrator,
         usage,
+        quoted=quoted,
     )
 
 

@@ -1,10 +1,16 @@
-"""Post a finished report to Slack exactly once per flow, period and channel, with data that cannot speak in Slack."""
+"""Post a finished report to Slack exactly once per flow, period and channel, with data that cannot speak in Slack.
+
+Exactly once, also when the outcome is uncertain: every post carries Slack message metadata naming the flow, period
+and channel; a step is recorded in the history store before it is sent, and after any uncertain outcome (a timeout,
+a dropped connection, a 5xx, a run that died mid-step) the channel is searched for that metadata before posting again.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from http.client import RemoteDisconnected
 from pathlib import Path
@@ -63,7 +69,10 @@ PERMANENT_ERRORS = {
     "not_in_channel": "the bot is not a member of {channel} (invite it with /invite)",
     "is_archived": "{channel} is archived",
     "invalid_blocks": "Slack rejected the message layout",
-    "missing_scope": "the bot token lacks a scope it needs (chat:write, files:write)",
+    "missing_scope": (
+        "the bot token lacks a scope it needs (chat:write, files:write; channels:read and channels:history, or "
+        "groups:read and groups:history for a private channel, to check for an earlier post)"
+    ),
     "invalid_token": "the incoming-webhook URL was rejected (check SLACK_WEBHOOK_URL)",
     "no_service": "the incoming-webhook URL was rejected (check SLACK_WEBHOOK_URL)",
 }
@@ -144,6 +153,17 @@ class SlackMessage(BaseModel):
     thread_blocks: list[dict[str, Any]] = Field(default_factory=list, description="Details, posted in the thread.")
     files: list[Path] = Field(default_factory=list, description="Report and chart files to upload to the thread.")
     report_link: str | None = None
+
+    def metadata(self, part: Literal["main", "details"]) -> dict[str, Any]:
+        """Slack message metadata that names this delivery, so an earlier post can be found in the channel."""
+        payload = {"flow": self.flow, "period": self.period_key, "channel_key": self.channel, "part": part}
+        return {"event_type": EVENT_TYPE if part == "main" else DETAILS_EVENT_TYPE, "event_payload": payload}
+
+
+EVENT_TYPE = "opsflow_report"
+DETAILS_EVENT_TYPE = "opsflow_report_details"
+LOOKUP_PAGES = 10  # conversations.history pages (of 200) searched for an earlier post
+LOOKUP_MARGIN_SECONDS = 300  # search from this long before the first attempt: clocks differ
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -275,6 +295,10 @@ class Progress(BaseModel):
     channel_id: str | None = None
     ts: str | None = None
     done: list[str] = Field(default_factory=list, description="Steps done: main, thread, files, webhook, file.")
+    attempted: list[str] = Field(
+        default_factory=list, description="Steps sent (or about to be) whose outcome is not known: check first."
+    )
+    started_at: float | None = Field(None, description="When the first post was attempted (Unix time).")
     payload_path: str | None = None
     error: str | None = None
 
@@ -302,7 +326,8 @@ class _AnyServerErrorRetryHandler(ServerErrorRetryHandler):
 
 
 def retry_handlers(max_retries: int = 3, backoff_seconds: float = 0.5) -> list[RetryHandler]:
-    """429 waits for Retry-After; 5xx, connection errors and timeouts back off exponentially."""
+    """For calls that change nothing (lookups, upload URLs): 429 waits for Retry-After; 5xx, connection errors and
+    timeouts back off exponentially."""
     backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_seconds)
     return [
         RateLimitErrorRetryHandler(max_retry_count=max_retries),
@@ -313,6 +338,27 @@ def retry_handlers(max_retries: int = 3, backoff_seconds: float = 0.5) -> list[R
             error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
         ),
     ]
+
+
+def post_retry_handlers(max_retries: int = 3) -> list[RetryHandler]:
+    """For calls that post: only a 429 is retried by the SDK (Slack took nothing). A timeout, a dropped connection or
+    a 5xx may have posted: the sender looks the message up before it posts again."""
+    return [RateLimitErrorRetryHandler(max_retry_count=max_retries)]
+
+
+def _same_metadata(message: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether a message from conversations.history/.replies carries this delivery's metadata (Slack may add keys)."""
+    got = message.get("metadata")
+    if not isinstance(got, dict):
+        return False
+    return got.get("event_type") == wanted["event_type"] and got.get("event_payload") == wanted["event_payload"]
+
+
+def _uncertain(exc: Exception) -> bool:
+    """Whether Slack may have taken the request although the call failed: anything but a definite Slack answer."""
+    if isinstance(exc, SlackApiError):
+        return int(getattr(exc.response, "status_code", 200)) >= 500
+    return not isinstance(exc, SlackClientError)
 
 
 def _host(url: str) -> str:
@@ -351,7 +397,9 @@ def _api_error(exc: Exception, step: str, channel: str, retries: int, host: str)
 
 
 class WebApiSender:
-    """A bot token and the Web API: chat.postMessage, a thread reply with the details, files_upload_v2."""
+    """A bot token and the Web API: chat.postMessage with metadata, a thread reply with the details, files_upload_v2;
+    each step checked in the channel (conversations.history / .replies) before it is repeated after an uncertain
+    outcome."""
 
     kind = "web_api"
 
@@ -364,12 +412,20 @@ class WebApiSender:
         backoff_seconds: float = 0.5,
     ) -> None:
         self._max_retries = max_retries
+        self._backoff = backoff_seconds
         self._base_url = base_url or SLACK_API_URL
         self._client = WebClient(
             token=token,
             base_url=self._base_url,
             timeout=timeout,
             retry_handlers=retry_handlers(max_retries, backoff_seconds),
+            logger=_SDK_LOG,
+        )
+        self._poster = WebClient(
+            token=token,
+            base_url=self._base_url,
+            timeout=timeout,
+            retry_handlers=post_retry_handlers(max_retries),
             logger=_SDK_LOG,
         )
 
@@ -379,75 +435,199 @@ class WebApiSender:
     def _call(self, step: str, channel: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except DeliveryError:
+            raise
         except Exception as exc:  # every SDK and network failure becomes one line
             raise _api_error(exc, step, channel, self._max_retries, _host(self._base_url)) from None
+
+    def _once(
+        self,
+        step: str,
+        api_step: str,
+        channel: str,
+        progress: Progress,
+        on_step: Callable[[Progress], None],
+        post: Callable[[], Any],
+        find: Callable[[], Any],
+    ) -> Any:
+        """Run `post` so that Slack takes it once: recorded as attempted before it is sent; after an uncertain
+        outcome (now or in a run that died) `find` looks for it first and only a miss posts again. Returns what
+        `post` or `find` returned."""
+        error: DeliveryError | None = None
+        for attempt in range(self._max_retries + 1):
+            if step in progress.attempted:
+                found = self._call(f"{api_step} (checking for an earlier post)", channel, find)
+                if found:
+                    _log(logging.INFO, f"Slack: {api_step} to {channel} had arrived: not posted again")
+                    return found
+            else:
+                progress.attempted.append(step)
+                on_step(progress)  # in the history store before the request: a killed run knows to check
+            try:
+                return post()
+            except Exception as exc:
+                error = _api_error(exc, api_step, channel, self._max_retries, _host(self._base_url))
+                if not _uncertain(exc):
+                    raise error from None
+            if attempt < self._max_retries:
+                time.sleep(self._backoff * 2**attempt)
+        assert error is not None
+        raise error
+
+    def _channel_id(self, channel: str, progress: Progress) -> str:
+        """The channel's id (conversations.history needs it): known from an earlier answer, given, or looked up."""
+        if progress.channel_id:
+            return progress.channel_id
+        if re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
+            return channel
+        name = channel.lstrip("#")
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            page = self._client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for c in page.get("channels") or []:
+                if c.get("name") == name:
+                    return str(c["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        raise DeliveryError(
+            f"Slack delivery failed: could not check {channel} for an earlier post: no channel of that name is "
+            "visible to the bot (give the channel's ID in opsflow.yaml)",
+            transient=False,
+        )
+
+    def _find_main(self, message: SlackMessage, progress: Progress) -> dict[str, Any] | None:
+        """The channel's message with this delivery's metadata, or None."""
+        channel_id = self._channel_id(message.channel, progress)
+        wanted = message.metadata("main")
+        oldest = f"{(progress.started_at or 0) - LOOKUP_MARGIN_SECONDS:.6f}" if progress.started_at else None
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            page = self._client.conversations_history(
+                channel=channel_id, include_all_metadata=True, limit=200, oldest=oldest, cursor=cursor
+            )
+            for m in page.get("messages") or []:
+                if _same_metadata(m, wanted):
+                    return {"channel": channel_id, "ts": m.get("ts")}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    def _replies(self, channel_id: str, ts: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            page = self._client.conversations_replies(
+                channel=channel_id, ts=ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            out += [m for m in page.get("messages") or [] if m.get("ts") != ts]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return out
 
     def send(self, message: SlackMessage, progress: Progress, on_step: Callable[[Progress], None]) -> Progress:
         progress = progress.model_copy(deep=True)
         channel = message.channel
         if "main" not in progress.done:
-            response = self._call(
+            progress.started_at = progress.started_at or time.time()
+            response = self._once(
+                "main",
                 "chat.postMessage",
                 channel,
-                lambda: self._client.chat_postMessage(
+                progress,
+                on_step,
+                lambda: self._poster.chat_postMessage(
                     channel=channel,
                     text=message.text,
                     blocks=message.blocks,
+                    metadata=message.metadata("main"),
                     unfurl_links=False,
                     unfurl_media=False,
                 ),
+                lambda: self._find_main(message, progress),
             )
             progress.channel_id = str(response.get("channel") or channel)
             progress.ts = str(response.get("ts"))
             progress.done.append("main")
             on_step(progress)
         channel_id = progress.channel_id or channel
+        ts = str(progress.ts)
         if message.thread_blocks and "thread" not in progress.done:
-            self._call(
+            details = message.metadata("details")
+            self._once(
+                "thread",
                 "chat.postMessage (thread)",
                 channel,
-                lambda: self._client.chat_postMessage(
+                progress,
+                on_step,
+                lambda: self._poster.chat_postMessage(
                     channel=channel_id,
-                    thread_ts=progress.ts,
+                    thread_ts=ts,
                     text="Details",
                     blocks=message.thread_blocks,
+                    metadata=details,
                     unfurl_links=False,
                     unfurl_media=False,
                 ),
+                lambda: any(_same_metadata(m, details) for m in self._replies(channel_id, ts)),
             )
             progress.done.append("thread")
             on_step(progress)
         if message.files and "files" not in progress.done:
-            uploads = [{"file": str(p), "filename": p.name, "title": p.name} for p in message.files]
-            self._call(
-                "files_upload_v2",
-                channel,
-                lambda: self._client.files_upload_v2(file_uploads=uploads, channel=channel_id, thread_ts=progress.ts),
-            )
+
+            def missing() -> list[Path]:
+                shared = {f.get("name") for m in self._replies(channel_id, ts) for f in m.get("files") or []}
+                return [p for p in message.files if p.name not in shared]
+
+            fresh = "files" not in progress.attempted
+
+            def upload() -> Any:
+                # After an uncertain upload, only the files that are not in the thread yet are uploaded again.
+                nonlocal fresh
+                paths, fresh = (list(message.files) if fresh else missing()), False
+                uploads = [{"file": str(p), "filename": p.name, "title": p.name} for p in paths]
+                return self._poster.files_upload_v2(file_uploads=uploads, channel=channel_id, thread_ts=ts)
+
+            self._once("files", "files_upload_v2", channel, progress, on_step, upload, lambda: not missing())
             progress.done.append("files")
             on_step(progress)
         return progress
 
 
 class WebhookSender:
-    """An incoming webhook: one message into the webhook's channel; no thread and no files, so a link instead."""
+    """An incoming webhook: one message into the webhook's channel; no thread and no files, so a link instead. A
+    webhook's channel cannot be searched, so a post whose outcome is unknown is never sent again (at most once)."""
 
     kind = "webhook"
 
     def __init__(self, url: str, timeout: int = 30, max_retries: int = 3, backoff_seconds: float = 0.5) -> None:
         self._max_retries = max_retries
         self._client = WebhookClient(
-            url=url, timeout=timeout, retry_handlers=retry_handlers(max_retries, backoff_seconds), logger=_SDK_LOG
+            url=url, timeout=timeout, retry_handlers=post_retry_handlers(max_retries), logger=_SDK_LOG
         )
         self._host = _host(url)
 
     def __repr__(self) -> str:  # the webhook URL is a secret
         return f"WebhookSender(host={self._host!r})"
 
+    @staticmethod
+    def _unknown(why: str) -> DeliveryError:
+        return DeliveryError(
+            f"Slack delivery uncertain: the incoming webhook {why}, so the post may be in the channel; a webhook "
+            "cannot be checked, so opsflow does not post it again (check the channel; a bot token allows checking)",
+            transient=False,
+        )
+
     def send(self, message: SlackMessage, progress: Progress, on_step: Callable[[Progress], None]) -> Progress:
         progress = progress.model_copy(deep=True)
         if "webhook" in progress.done:
             return progress
+        if "webhook" in progress.attempted:
+            raise self._unknown("did not confirm an earlier attempt")
         blocks = list(message.blocks)
         if message.thread_blocks or message.files:
             note = "Details and charts are in the full report" + (
@@ -455,17 +635,25 @@ class WebhookSender:
             )
             blocks = blocks[:-1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
         body = {"text": message.text, "blocks": enforce_limits(blocks), "unfurl_links": False, "unfurl_media": False}
+        progress.attempted.append("webhook")
+        on_step(progress)  # before the request: a run killed during it must not post again
         try:
             response = self._client.send_dict(body)
         except Exception as exc:
-            raise _api_error(exc, "incoming webhook", message.channel, self._max_retries, self._host) from None
+            if isinstance(exc, SlackApiError | SlackClientError) and not _uncertain(exc):
+                raise _api_error(exc, "incoming webhook", message.channel, self._max_retries, self._host) from None
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            raise self._unknown(f"did not answer ({'timed out' if timed_out else type(exc).__name__})") from None
         if response.status_code != 200:
             error = re.sub(r"[^a-z0-9_]", "", (response.body or "").strip().lower())[:60]
             status = response.status_code
-            if status == 429 or status >= 500:
-                what = "ratelimited" if status == 429 else f"HTTP {status}"
+            if status >= 500:
+                raise self._unknown(f"answered HTTP {status}")
+            progress.attempted.remove("webhook")  # a definite refusal: nothing was posted
+            on_step(progress)
+            if status == 429:
                 raise DeliveryError(
-                    f"Slack delivery failed: {what} from the incoming webhook after {self._max_retries} retries",
+                    f"Slack delivery failed: ratelimited from the incoming webhook after {self._max_retries} retries",
                     transient=True,
                 )
             if error in PERMANENT_ERRORS:
@@ -492,7 +680,12 @@ class FileSender:
         progress = progress.model_copy(deep=True)
         self._messages[message.channel] = {
             "channel": message.channel,
-            "chat.postMessage": {"channel": message.channel, "text": message.text, "blocks": message.blocks},
+            "chat.postMessage": {
+                "channel": message.channel,
+                "text": message.text,
+                "blocks": message.blocks,
+                "metadata": message.metadata("main"),
+            },
             "thread_reply": {"text": "Details", "blocks": message.thread_blocks} if message.thread_blocks else None,
             "files_upload_v2": [p.name for p in message.files],
         }

@@ -97,6 +97,8 @@ def test_claude_routes_with_a_forced_tool_and_the_planning_budget(api: Anthropic
          "Claude: figure 12 is not in the challenge"),
         ("no_tool", None, "Claude: no route_challenge tool call in the answer"),
         ("server_error", None, "Claude: API error 500 api after 0 retries"),
+        ("bad_json", None, "Claude: the answer is not valid JSON (JSONDecodeError)"),
+        ("odd_stop", None, "Claude: unexpected stop reason pause_turn"),
     ],
 )  # fmt: skip
 def test_any_claude_failure_falls_back_to_the_rules_with_the_reason(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,11 +206,154 @@ def test_5xx_and_timeouts_retry_with_backoff(slack: SlackStandIn, history: Histo
 
 
 def test_5xx_beyond_the_retries_is_a_transient_one_line_error(slack: SlackStandIn, history: HistoryStore) -> None:
-    slack.fail_next("server_error", times=3)
+    slack.fail_next("server_error", times=3, method="chat.postMessage")
     with pytest.raises(DeliveryError) as failed:
         deliver(_message(), _sender(slack, max_retries=2), history)
     assert str(failed.value) == "Slack delivery failed: HTTP 500 from chat.postMessage after 2 retries"
     assert failed.value.transient
+
+
+# -- exactly once when the outcome is uncertain -----------------------------------------------------------------------
+
+
+def _top_level(slack: SlackStandIn) -> list[dict[str, Any]]:
+    return slack.stored("C0OPS")
+
+
+def test_every_post_carries_metadata_naming_the_delivery(slack: SlackStandIn, history: HistoryStore) -> None:
+    deliver(_message(), _sender(slack), history)
+    (main,) = _top_level(slack)
+    payload = {"flow": "weekly-audit", "period": "2026-W18", "channel_key": "#ops"}
+    assert main["metadata"] == {"event_type": "opsflow_report", "event_payload": payload | {"part": "main"}}
+    (reply,) = slack.stored("C0OPS", top_level=False)[1:]
+    assert reply["metadata"]["event_type"] == "opsflow_report_details" and reply["thread_ts"] == main["ts"]
+
+
+@pytest.mark.parametrize("fault", ["late", "drop"])
+def test_a_post_slack_took_but_did_not_confirm_is_not_posted_again(
+    slack: SlackStandIn, history: HistoryStore, fault: str
+) -> None:
+    # late: the stand-in stores the message and answers after the 1 s client timeout; drop: it stores the message
+    # and closes the connection. Before: the SDK retried chat.postMessage and the channel held two posts.
+    slack.fail_next(fault, seconds=2.5, method="chat.postMessage")
+    result = deliver(_message(), _sender(slack, timeout=1), history)
+    assert result.status == "sent" and len(_top_level(slack)) == 1
+    assert result.message_ts == _top_level(slack)[0]["ts"]
+    (lookup,) = slack.calls("conversations.history")
+    assert lookup.body["include_all_metadata"] in ("1", "true", "True")
+    assert len(slack.stored("C0OPS", top_level=False)) == 2  # the message and, once, its thread reply
+
+
+def test_an_uncertain_post_that_did_not_arrive_is_posted(slack: SlackStandIn, history: HistoryStore) -> None:
+    slack.fail_next("slow", seconds=1.5, method="chat.postMessage")  # times out; Slack never took it
+    result = deliver(_message(), _sender(slack, timeout=1), history)
+    assert result.status == "sent" and len(_top_level(slack)) == 1
+    assert len(slack.calls("conversations.history")) == 1  # looked, found nothing, posted
+
+
+def test_an_uncertain_thread_reply_and_upload_are_not_repeated(
+    slack: SlackStandIn, history: HistoryStore, tmp_path: Path
+) -> None:
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"png")
+    slack.fail_next("late", seconds=2.5, method="chat.postMessage", skip=1)  # the second post: the thread reply
+    slack.fail_next("drop", method="files.completeUploadExternal")
+    result = deliver(_message(files=[chart]), _sender(slack, timeout=1), history)
+    held = slack.stored("C0OPS", top_level=False)
+    replies = [m for m in held if m.get("thread_ts") == result.message_ts]
+    assert len(_top_level(slack)) == 1
+    assert len([m for m in replies if "metadata" in m]) == 1, "one details reply"
+    assert len([m for m in replies if "files" in m]) == 1, "one file share"
+    assert len(slack.calls("conversations.replies")) == 2  # one check after each uncertain step
+
+
+def test_a_lookup_that_fails_never_posts_blind(slack: SlackStandIn, history: HistoryStore) -> None:
+    slack.fail_next("drop", method="chat.postMessage")
+    slack.fail_next("invalid_auth", method="conversations.history")
+    with pytest.raises(DeliveryError) as failed:
+        deliver(_message(), _sender(slack, timeout=1), history)
+    assert str(failed.value).startswith("Slack delivery failed: invalid_auth")
+    assert len(_top_level(slack)) == 1
+    # The next run checks first, finds the post and goes on with the thread reply.
+    assert deliver(_message(), _sender(slack), history).status == "sent" and len(_top_level(slack)) == 1
+
+
+def test_another_periods_post_is_not_mistaken_for_this_one(slack: SlackStandIn, history: HistoryStore) -> None:
+    other = _message().model_copy(update={"period_key": "2026-W17"})
+    deliver(other, _sender(slack), history)
+    history.record_delivery(  # a run that died while posting W18, before Slack took it
+        "weekly-audit", "2026-W18", "#ops", status="partial", detail=Progress(attempted=["main"]).model_dump_json()
+    )
+    deliver(_message(), _sender(slack), history)
+    assert [m["metadata"]["event_payload"]["period"] for m in _top_level(slack)] == ["2026-W17", "2026-W18"]
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from opsflow.findings import Headline
+from opsflow.history import open_history
+from tasks.delivery.slack import WebApiSender, build_message, deliver
+
+api_url, token, workspace = sys.argv[1:4]
+message = build_message(
+    "weekly-audit", "Weekly operations audit", "2026-W18", [Headline(key="k", label="Incidents", value=12)], [],
+    None, "# Details", [], channel="#ops",
+)
+deliver(message, WebApiSender(token, base_url=api_url, timeout=120, max_retries=0), open_history(Path(workspace)))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_right_after_slack_took_the_message_posts_once_on_rerun(
+    slack: SlackStandIn, tmp_path: Path
+) -> None:
+    slack.fail_next("late", seconds=120, method="chat.postMessage")  # stored, then no answer until the kill
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, slack.api_url, TOKEN, str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert slack.wait_for_stored(1, timeout=120), "the child never posted"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    store = open_history(tmp_path)
+    record = store.get_delivery("weekly-audit", "2026-W18", "#ops")
+    assert record is not None and record.status == "partial" and '"attempted":["main"]' in (record.detail or "")
+    message = build_message(
+        "weekly-audit",
+        "Weekly operations audit",
+        "2026-W18",
+        [Headline(key="k", label="Incidents", value=12)],
+        [],
+        None,
+        "# Details",
+        [],
+        channel="#ops",
+    )
+    result = deliver(message, _sender(slack), store)
+    again = deliver(message, _sender(slack), store)
+    store.close()
+    assert (result.status, again.status) == ("sent", "already delivered")
+    assert len(_top_level(slack)) == 1, "exactly one top-level post"
+    assert result.message_ts == _top_level(slack)[0]["ts"]
+    assert len(slack.stored("C0OPS", top_level=False)) == 2  # and its one thread reply
+
+
+def test_an_uncertain_webhook_post_is_never_sent_again(slack: SlackStandIn, history: HistoryStore) -> None:
+    slack.fail_next("late", seconds=2.5, method="webhook")
+    sender = WebhookSender(slack.webhook_url, timeout=1)
+    for _ in range(2):  # the run, then a re-run of the same period
+        with pytest.raises(DeliveryError) as failed:
+            deliver(_message(), sender, history)
+        assert str(failed.value).startswith("Slack delivery uncertain: the incoming webhook") and not (
+            failed.value.transient
+        )
+    assert len(slack.stored("webhook")) == 1, "the webhook took one post and was not called again"
 
 
 def test_invalid_auth_fails_in_one_line_without_the_token(

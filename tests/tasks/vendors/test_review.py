@@ -3,6 +3,7 @@ small hand-checked portfolio."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from opsflow.config import VendorScoring
 from opsflow.history import StoredRun
 from opsflow.period import Period
-from tasks.coo.vendor_review import draft_notices
+from tasks.coo.vendor_review import draft_notices, placeholder_paragraph
 from tasks.reporting.narrative import DEFAULT_MODEL, ClaudeNarrator, TemplateNarrator
 from tasks.service_levels.slo import compute_sla
 from tasks.vendors.review import (
@@ -326,11 +327,21 @@ def test_notice_from_the_template_with_the_facts(tmp_path: Path) -> None:
 def test_claude_may_reword_the_notice_but_not_its_numbers(tmp_path: Path, api: AnthropicStandIn) -> None:
     scorecard, flagged, _, _ = _review()
     paragraph = notice_paragraph(_row(scorecard, "V1"), PERIOD.as_of, PERIOD.as_of + timedelta(days=10))
+    draft, values = placeholder_paragraph(paragraph, "Acme")
+    # Claude rewords the placeholder form; opsflow fills in the name, the figures and the dates.
+    assert "{vendor}" in draft and not any(ch.isdigit() for ch in re.sub(r"\{\w+\}", "", draft))
+    api.summary = draft.replace("we hereby give formal notice of the breach", "this letter is formal notice")
+    [notice] = draft_notices(scorecard, flagged, PERIOD, tmp_path, "Northwind", "EUR", _claude(api))
+    text = notice.path.read_text(encoding="utf-8")
+    assert notice.wording == "claude" and "this letter is formal notice" in text
+    assert "85.0% of deliveries on time against the contracted 90.0%, with 3 violation days" in text
+
+    three = next(name for name, value in values.items() if value == "3")
+    api.summary = draft.replace(f", with {{{three}}} violation days", "")  # a figure dropped: the template stays
+    [notice] = draft_notices(scorecard, flagged, PERIOD, tmp_path, "Northwind", "EUR", _claude(api))
+    assert notice.wording == "template" and notice.note == f"Claude's wording dropped {{{three}}} (3): template kept"
+    assert "we hereby give formal notice" in notice.path.read_text(encoding="utf-8")
+
     api.summary = paragraph.replace("we hereby give formal notice of the breach", "this letter is formal notice")
     [notice] = draft_notices(scorecard, flagged, PERIOD, tmp_path, "Northwind", "EUR", _claude(api))
-    assert notice.wording == "claude" and "this letter is formal notice" in notice.path.read_text(encoding="utf-8")
-
-    api.summary = paragraph.replace(", with 3 violation days", "")  # a number dropped: the template's wording stays
-    [notice] = draft_notices(scorecard, flagged, PERIOD, tmp_path, "Northwind", "EUR", _claude(api))
-    assert notice.wording == "template" and notice.note is not None and "3" in notice.note
-    assert "we hereby give formal notice" in notice.path.read_text(encoding="utf-8")
+    assert notice.wording == "template" and "itself instead of a placeholder" in (notice.note or "")
