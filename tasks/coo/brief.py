@@ -26,7 +26,8 @@ IF_YOU_HAVE_TIME_LINES = 10
 DAY_HEADLINES = (
     "incidents.open_sev1_sev2",
     "incidents.postmortems_overdue",
-    "sla.error_budget.at_risk",
+    "sla.breached",
+    "sla.breach_imminent",
     "vendors.flagged",
     "risks.mitigations_overdue",
 )
