@@ -1938,6 +1938,10 @@ KPIS: tuple[tuple[str, str, str, str, str | None, str, float, float | None, str 
 )  # fmt: skip
 
 
+KPI_SOURCES = {"K-16": "sla.uptime/checkout.compliance_30d", "K-18": "vendors.ontime.30d"}
+"""KPIs that read a figure opsflow computes (one truth with the SLA and vendor sections), not their own series."""
+
+
 def _kpis(rng: np.random.Generator, cal: _Calendar) -> tuple[pa.Table, pa.Table]:
     end = _day(cal.end)
     kpis = pa.table(
@@ -1952,6 +1956,7 @@ def _kpis(rng: np.random.Generator, cal: _Calendar) -> tuple[pa.Table, pa.Table]
             "target": pa.array([None if k[7] is None else float(k[7]) for k in KPIS], type=pa.float64()),
             "owner": pa.array([k[8] for k in KPIS], type=pa.string()),
             "deadline": pa.array([None if k[9] is None else end + k[9] for k in KPIS], type=pa.date32()),
+            "source": pa.array([KPI_SOURCES.get(k[0]) for k in KPIS], type=pa.string()),
         }
     )
     u = np.arange(DAYS) / (DAYS - 1)

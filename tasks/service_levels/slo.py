@@ -159,6 +159,9 @@ DEFINITIONS: dict[str, str] = {
     ),
     "sla.breached": "(category, service) pairs whose SLO status is breached.",
     "sla.breach_imminent": "(category, service) pairs whose SLO status is breach imminent.",
+    "sla.<category>/<service>.compliance_30d": (
+        "1 - failed / usable events of the pair in the 30 days ending as_of: the figure a KPI with this source reads."
+    ),
 }
 
 
@@ -472,8 +475,28 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
         notes.append("No SLA events were measured this week.")
     elif silent:
         notes.append(f"No events this week for: {', '.join(silent)}.")
+    figures = [
+        f
+        for b in error_budgets
+        for f in (
+            Headline(
+                key=f"sla.{b.category}/{b.service}.compliance_30d",
+                label=f"SLA compliance, {b.category} / {b.service}, 30 days",
+                value=None if b.error_ratio_30d is None else 1 - b.error_ratio_30d,
+                unit="ratio",
+                better="higher",
+            ),
+            Headline(
+                key=f"sla.{b.category}/{b.service}.breached",
+                label=f"SLO breached, {b.category} / {b.service} (1 = yes)",
+                value=1.0 if b.slo_status == SloStatus.BREACHED else 0.0,
+                unit="flag",
+            ),
+        )
+    ]
     return SlaSection(
         headlines=headlines,
+        figures=figures,
         actions=actions,
         basis=basis,
         definitions=DEFINITIONS,
