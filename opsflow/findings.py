@@ -75,7 +75,7 @@ class Section(BaseModel):
     )
     available: bool = Field(True, description="False when the datasets this section needs are not configured.")
     note: str | None = Field(None, description="Why the section is empty or partial, in one sentence.")
-    figures: list[Headline] = Field(
+    shared_figures: list[Headline] = Field(
         default_factory=list,
         description="Figures other sections read by key (a KPI's source) that are not headlines: computed once, here.",
     )
@@ -88,7 +88,7 @@ def headline_values(sections: Sequence[Section]) -> dict[str, float | None]:
 
 def section_figures(sections: Sequence[Section]) -> dict[str, Headline]:
     """Every figure a section computed, headline or not, by key: what a KPI with a source reads."""
-    return {h.key: h for s in sections for h in [*s.headlines, *s.figures]}
+    return {h.key: h for s in sections for h in [*s.headlines, *s.shared_figures]}
 
 
 class FocusItem(BaseModel):

@@ -496,7 +496,7 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
     ]
     return SlaSection(
         headlines=headlines,
-        figures=figures,
+        shared_figures=figures,
         actions=actions,
         basis=basis,
         definitions=DEFINITIONS,
