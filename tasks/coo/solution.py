@@ -751,18 +751,23 @@ def router_section(decision: RouteDecision, owner: str | None = None) -> RouterS
     """The router's decision as a report section; its clarifying questions are its actions."""
     how = "Claude" if decision.source == "claude" else "the keyword rules"
     note = f"{decision.skill.label}, chosen by {how}."
+    if decision.unclear:
+        note = (
+            f"Unclear (confidence {decision.confidence:.0%}): answer the clarifying questions, then route again. "
+            f"The analysis below follows the best guess, {decision.skill.label.lower()}, judged by {how}."
+        )
     if decision.fallback_reason:
         note += f" Claude's answer was not used: {decision.fallback_reason}."
     return RouterSection(
         name="router",
-        title=f"Router: {decision.skill.label}",
+        title="Router: unclear, ask first" if decision.unclear else f"Router: {decision.skill.label}",
         headlines=[Headline(key="router.confidence", label="Confidence", value=decision.confidence, unit="ratio")],
         note=note,
         reasons=[TextRow(text=r) for r in decision.reasons],
         actions=[
             Action(
                 text=f"Ask: {q}",
-                urgency=Urgency.IMPORTANT,
+                urgency=Urgency.URGENT if decision.unclear else Urgency.IMPORTANT,
                 owner=owner,
                 source="challenge",
                 section="router",
