@@ -287,8 +287,9 @@ def analyse_process(
                 step=0,
                 action=f"Remove the queue before {bottleneck.activity}: cases wait {bottleneck.mean_wait_hours:.1f} h "
                 f"on average there ({bottleneck.share_of_waiting:.0%} of the process's waiting); find why work "
-                f"queues (staffing by hour, batching, hand-off) and fix it. Halving it saves "
-                f"{bottleneck.week_wait_hours / 2:,.0f} hours of waiting per week.",
+                f"queues (staffing by hour, batching, hand-off) and fix it. Halving it cuts "
+                f"{bottleneck.week_wait_hours / 2:,.0f} case-hours of waiting per week (half the week's wait before "
+                "it, summed over cases; not staff time).",
                 owner=step_owner,
                 due=due + timedelta(days=30),
                 source=f"process {subject} activity {bottleneck.activity}",

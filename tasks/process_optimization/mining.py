@@ -436,7 +436,9 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
                 actions.append(
                     Action(
                         text=f"Bottleneck in {name}: {activity} waits {b.mean_wait_hours:.1f} h on average "
-                        f"({b.share_of_waiting:.0%} of all waiting); halving it saves {saving:.0f} hours per week.",
+                        f"({b.share_of_waiting:.0%} of all waiting); halving it cuts {saving:.0f} case-hours of "
+                        f"waiting per week (half of the {b.week_wait_hours:.0f} h cases waited before it this week, "
+                        "summed over cases; waiting, not staff time).",
                         urgency=Urgency.IMPORTANT,
                         owner=None,
                         source=f"process {name}",

@@ -18,6 +18,7 @@ from tasks.process_optimization.transformation import (
     proposed_kpis,
     resolve_baseline,
     transformation_charts,
+    transformation_summary,
 )
 from tests.helpers import event_log
 
@@ -149,3 +150,25 @@ def test_unknown_process_and_missing_dataset() -> None:
     assert improvement_plan(s, None, PERIOD.as_of).note is not None
     missing = current_state(process_log(None, OF), PERIOD)
     assert missing.available is False
+
+
+def test_a_plan_that_falls_short_of_its_target_says_by_how_much() -> None:
+    s = state()
+    # Target 4.5 h (9 h halved); the plan's scenario (ship wait halved) reaches 8 h: 8 - 4.5 = 3.5 h short.
+    halved = baseline_from_state(s, PERIOD.as_of, target_reduction=0.5)
+    assert halved is not None
+    plan = improvement_plan(s, halved, PERIOD.as_of, owner="Lukas Fischer")
+    assert (plan.scenario_lead_p50_hours, plan.target_shortfall_hours) == (8.0, 3.5)
+    gap = next(r for r in plan.dmaic if r.topic == "gap to target")
+    assert gap.detail.startswith("The plan falls short: its scenario reaches 8.0 h median lead time against the 4.5 h")
+    assert "3.5 h short" in gap.detail
+    summary = transformation_summary(s, plan, None)
+    assert "The plan falls short: its scenario reaches 8.0 h, 3.5 h above the target." in summary
+    # The benefit is waiting time in case-hours (4.5 h of wait per week before ship, halved), not staff time.
+    assert "cuts 2 case-hours of waiting per week (not staff time)" in summary
+    assert next(b.unit for b in plan.benefits if b.benefit == "waiting before ship halved") == (
+        "case-hours of waiting per week"
+    )
+    # The default target is the scenario itself: no shortfall, no gap row.
+    default = improvement_plan(s, baseline_from_state(s, PERIOD.as_of), PERIOD.as_of)
+    assert default.target_shortfall_hours is None and all(r.topic != "gap to target" for r in default.dmaic)
