@@ -109,7 +109,8 @@ DEFINITIONS: dict[str, str] = {
     "KPIs failing SMART": "KPIs failing at least one of the checked criteria.",
     "source": "A KPI with a source reads that figure of its section on the report date (the same number the section "
     "shows; a ratio in % for a KPI in %), not a separate series. A KPI whose source SLO is breached (error budget "
-    "exhausted) is off track whatever its score: a breached SLO is not on track.",
+    "exhausted) is off track whatever its score: a breached SLO is not on track. A process lead-time KPI whose "
+    "latest control test says 'no change detectable' (or 'not enough data') is on track at most, never achieved.",
 }
 
 
@@ -204,6 +205,12 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
     status_note[breached] = "off track: its source SLO is breached (error budget exhausted)"
     status_note[source_status.eq("missing").fillna(False).astype(bool)] = "source figure not computed today"
     status[breached] = "off_track"
+    # A value at target is not a result the control test cannot tell apart from noise: on track, not achieved.
+    unproven = source_status.isin(["no change detectable", "not enough data"]).fillna(False).astype(bool)
+    unproven &= status.eq("achieved")
+    for kid in k.index[unproven]:
+        status_note[kid] = f"at target, but the control test says '{source_status[kid]}': not achieved yet"
+    status[unproven] = "on_track"
 
     smart = pd.DataFrame(
         {

@@ -100,6 +100,11 @@ def tracked_kpi_frames(
         if current.get(k.metric_key) is not None and as_of > k.baseline_date:
             points.append({"kpi_id": k.kpi_id, "observed_on": pd.Timestamp(as_of), "value": current[k.metric_key]})
     extra_obs = _typed(pd.DataFrame(points), "kpi_observations")
+    # A lead-time KPI from a transformation flow carries that flow's latest before/after verdict, so the KPI cannot
+    # claim 'achieved' where the control test the same day finds no change.
+    verdicts = [control_verdict(history, k, as_of) for k in chosen]
+    if any(v is not None for v in verdicts):
+        extra_kpis["source_status"] = pd.array(verdicts, dtype="string")
     merged_kpis = extra_kpis if kpis is None else pd.concat([kpis, extra_kpis], ignore_index=True)
     merged_obs = extra_obs if observations is None else pd.concat([observations, extra_obs], ignore_index=True)
     return merged_kpis, merged_obs
@@ -143,6 +148,17 @@ def sourced_kpi_frames(
         return kpis, extra
     same_day = observations["kpi_id"].astype(str).isin(replaced) & (observations["observed_on"] == pd.Timestamp(as_of))
     return kpis, pd.concat([observations[~same_day], extra], ignore_index=True)
+
+
+def control_verdict(history: HistoryStore, kpi: RegisteredKpi, as_of: date) -> str | None:
+    """The latest control-test verdict (on or before as_of) of the flow that registered a lead-time KPI, if any."""
+    if kpi.metric_key is None or not kpi.metric_key.endswith(".lead_p50_hours") or kpi.source_flow == AUDIT_FLOW:
+        return None
+    runs = history.list_runs(kpi.source_flow, until=as_of, limit=1)
+    sections = runs[-1].payload.get("sections", []) if runs else []
+    control = next((s for s in sections if isinstance(s, dict) and s.get("name") == "control"), None)
+    verdict = control.get("verdict") if control else None
+    return str(verdict) if verdict else None
 
 
 def kpis_with_registered(
