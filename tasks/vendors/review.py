@@ -631,6 +631,8 @@ def score_vendors(
             recommendation=recommend(grade, signals, s.on_time + s.late),
         )
         section.scorecard.append(row)
+        if not row.flagged and row.recommendation != Recommendation.KEEP:
+            section.actions.append(_review_action(row))
     rank = {Recommendation.REPLACE: 0, Recommendation.REVIEW: 1, Recommendation.KEEP: 2}
     section.scorecard.sort(key=lambda r: (rank[r.recommendation], r.score if r.score is not None else 101, r.vendor))
     section.headlines = scorecard_headlines(section.scorecard)
@@ -655,6 +657,25 @@ def score_vendors(
         )
     )
     return section
+
+
+def _review_action(row: VendorReviewRow) -> Action:
+    """A vendor the review recommends looking at without it being flagged: its grade or the incidents it caused."""
+    why = [SIGNAL_TEXT[s] for s in row.signals if s in PERFORMANCE_SIGNALS]
+    if row.incidents_30d and Signal.INCIDENTS in row.signals:
+        why = [w if w != SIGNAL_TEXT[Signal.INCIDENTS] else f"caused {row.incidents_30d} incidents in 30 days"
+               for w in why]  # fmt: skip
+    grade = f"grade {row.grade.value} (score {row.score:.0f})" if row.grade and row.score is not None else "no grade"
+    return Action(
+        text=f"{row.recommendation.value.capitalize()} {row.vendor}: {grade}"
+        + (f", {', '.join(why)}" if why else "")
+        + "; not flagged (within its contract or without deliveries), so no breach notice.",
+        urgency=Urgency.IMPORTANT,
+        owner=row.owner,
+        source=f"vendor {row.vendor_id}",
+        section="scorecard",
+        kind="vendor_review",
+    )
 
 
 def _signals(s: VendorScore, incidents_30d: int) -> list[Signal]:

@@ -204,6 +204,13 @@ def test_scorecard_on_a_hand_checked_portfolio() -> None:
     # No deliveries, but 2 real incidents caused in the 30 days (I1, I2; I3 is a drill, I4 is older).
     assert gamma.score is None and gamma.incidents_30d == 2
     assert gamma.signals == [Signal.INCIDENTS] and gamma.recommendation == Recommendation.REVIEW
+    # Not flagged, but recommended for review: an important action in the scorecard, no breach notice.
+    [review] = scorecard.actions
+    assert review.source == "vendor V3" and review.kind == "vendor_review"
+    assert review.text == (
+        "Review Gamma: no grade, caused 2 incidents in 30 days; not flagged (within its contract or without "
+        "deliveries), so no breach notice."
+    )
     assert [r.vendor_id for r in scorecard.scorecard] == ["V1", "V3", "V2"], "REPLACE, then REVIEW, then KEEP"
     headlines = {h.key: h.value for h in scorecard.headlines}
     # One flag rule: Acme only (Gamma's incidents are a signal, not a flag), as in the weekly audit.
