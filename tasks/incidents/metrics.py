@@ -564,12 +564,14 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
         for r in _records(repeat_week)
     ]
     no_cause = int(week["root_cause"].isna().sum())
+    # No root cause anywhere in the export: repeats are unknown, not zero.
+    has_cause = bool(frame["root_cause"].notna().any())
     basis.append(
         Basis(
             metric="incidents.week.repeats",
             rows_used=len(week) - no_cause,
             rows_excluded=no_cause,
-            reasons={"no root cause": no_cause} if no_cause else {},
+            reasons={("no root cause" if has_cause else "root cause not in the export"): no_cause} if no_cause else {},
         )
     )
     recent = matched[matched["opened_at"] >= period.days_back(REPEAT_DAYS)]
@@ -686,13 +688,22 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             unit="ratio",
             better="lower",
         ),
-        Headline(key="incidents.week.repeats", label="Repeat incidents this week", value=len(repeats), better="lower"),
+        Headline(
+            key="incidents.week.repeats",
+            label="Repeat incidents this week",
+            value=len(repeats) if has_cause else None,
+            better="lower",
+        ),
     ]
     note = None
     if frame.empty:
         note = "No incidents opened before the period end."
     elif week.empty:
         note = "No real incidents were opened this week."
+    if not frame.empty and not has_cause:
+        note = (
+            (note or "") + " Repeat incidents and clusters are not computed: root cause is not in the export."
+        ).strip()
     return IncidentSection(
         headlines=headlines,
         actions=actions,

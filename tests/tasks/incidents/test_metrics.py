@@ -432,6 +432,9 @@ def test_open_incident_claims_only_what_the_export_carries() -> None:
     section = compute_incidents(bare, None, PERIOD)
     [row] = section.open_major
     assert (row.age_hours, row.acknowledged, row.mitigated) == (12.0, None, None)
+    # No root cause in the export either: repeats are unknown (None), not 0, and the section says why.
+    assert headline(section, "incidents.week.repeats") is None
+    assert "root cause is not in the export" in (section.note or "")
     [action] = section.actions
     assert action.text == (
         "Drive SEV1 D1 on pay to resolution: open 12 h (acknowledgement and mitigation times are not in the export)."
