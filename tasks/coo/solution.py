@@ -12,13 +12,13 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.datasets import OpsData
-from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency, section_figures
 from opsflow.period import Period
 from tasks.coo.focus import build_focus
 from tasks.coo.router import Figure, RouteDecision, Skill
 from tasks.incidents.metrics import IncidentSection, compute_incidents_task
 from tasks.performance_metrics.kpis import KpiSection, compute_kpis_task
-from tasks.performance_metrics.registry import RegisteredKpi
+from tasks.performance_metrics.registry import RegisteredKpi, sourced_kpi_frames
 from tasks.process_optimization.mining import BOTTLENECK_DAYS, ProcessSection, compute_processes_task
 from tasks.project_management.projects import ProjectSection, compute_projects_task
 from tasks.risk_management.register import RiskSection, compute_risks_task
@@ -154,8 +154,13 @@ def skill_sections(skill: Skill, data: OpsData, period: Period) -> list[Section]
         )
         incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
         return [risks, incidents, vendors]
-    kpis = compute_kpis_task(data.frame("kpis"), data.frame("kpi_observations"), period)
-    return [kpis, compute_sla_task(data.frame("sla_events"), period, data.frame("services"))]
+    # A KPI with a source reads the SLA or vendor figure, as in the weekly audit (one truth per figure).
+    sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+    vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
+    kpi_frame, observations = sourced_kpi_frames(
+        data.frame("kpis"), data.frame("kpi_observations"), section_figures([sla, vendors]), period.as_of
+    )
+    return [compute_kpis_task(kpi_frame, observations, period), sla]
 
 
 # -- matching the challenge to the data -------------------------------------------------------------------------------
