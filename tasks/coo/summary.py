@@ -39,6 +39,16 @@ def _mttr_text(sections: list[Section]) -> str:
     return text
 
 
+def _kpi_coverage(sections: list[Section]) -> str:
+    """What the mean OKR score covers: the KPIs with a score, of all KPIs."""
+    kpis = next((s for s in sections if s.name == "kpis"), None)
+    rows = getattr(kpis, "kpis", None) or []
+    if not rows:
+        return ""
+    scored = sum(r.okr_score is not None for r in rows)
+    return f" (over the {_n(scored)} KPIs with a score, of {_n(len(rows))})" if scored < len(rows) else ""
+
+
 def summary_figures(sections: list[Section]) -> dict[str, float | int | str]:
     """The figures a summary may cite: every headline value (and its previous value) that exists."""
     figures: dict[str, float | int | str] = {}
@@ -103,8 +113,8 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
         )
     if f.get("kpis.okr_score.mean") is not None:
         sentences.append(
-            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets, with "
-            f"{_n(f.get('kpis.off_track.count'))} off track."
+            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets"
+            f"{_kpi_coverage(sections)}, with {_n(f.get('kpis.off_track.count'))} off track."
         )
     sentences.append(focus.closing if focus.closing else "Nothing urgent this week.")
     return " ".join(sentences)

@@ -44,3 +44,28 @@ def test_summary_says_what_the_median_covers_and_uses_the_slo_statuses() -> None
     # This week 10 of 10 met; over 30 days one pair breached, none imminent: the SLA section's own statuses.
     assert "SLO breached (30-day error budget exhausted): 1, breach imminent" in text
     assert "within 7 days): 0." in text and "at risk of exhausting" not in text
+
+
+def test_the_mean_okr_score_says_what_it_covers() -> None:
+    from tasks.performance_metrics.kpis import compute_kpis
+
+    base = dict(perspective="customer", unit="%", direction="increase", baseline=0.0, deadline="2026-12-31")
+    kpis = frame(
+        "kpis",
+        [
+            dict(base, kpi_id="K1", name="one", target=100.0),  # 50 of 100 -> score 0.5
+            dict(base, kpi_id="K2", name="two", target=100.0),  # 30 of 100 -> score 0.3
+            dict(base, kpi_id="K3", name="three"),  # no target: not scored
+        ],
+    )
+    observations = frame(
+        "kpi_observations",
+        [
+            dict(kpi_id="K1", observed_on="2026-03-01", value=50.0),
+            dict(kpi_id="K2", observed_on="2026-03-01", value=30.0),
+        ],
+    )
+    sections = [compute_kpis(kpis, observations, PERIOD)]
+    text = template_summary(sections, FocusSection(name="focus", title="Focus", closing="Done."), PERIOD)
+    # Mean (0.5 + 0.3) / 2 = 0.4 over 2 scored KPIs of 3.
+    assert "KPIs score 0.40 on average against their targets (over the 2 KPIs with a score, of 3)" in text
