@@ -1337,6 +1337,11 @@ def _operations(rng: np.random.Generator, cal: _Calendar, scale: float) -> _Oper
             "started_at": _timestamps(events["start"]),
             "ended_at": _timestamps(events["end"]),
             "resource": vocab.column(events["resource"]),
+            # Carrier transit is not the company's work: marked false, every other activity left empty (work).
+            "work": pa.array(
+                np.zeros(len(events["activity"]), dtype=bool),
+                mask=events["activity"] != vocab.code("deliver"),
+            ),
         }
     )
     return _Operations(

@@ -179,7 +179,8 @@ DEFINITIONS: dict[str, str] = {
     "date is still in progress and not counted.",
     "lead time": "Last ended_at minus first started_at of a completed case, hours; p50 and p90 are pandas "
     "quantiles (linear interpolation).",
-    "process time": "Sum of the durations (ended_at - started_at) of a case's activities, hours (work).",
+    "process time": "Sum of the durations (ended_at - started_at) of a case's activities, hours (work); an activity "
+    "the export marks work = false (carrier transit, waiting for the customer) counts in lead time only.",
     "waiting time": "Sum over a case of the gaps between one activity's end and the next one's start (activities "
     "ordered by start), clipped at 0 (overlapping work is not negative waiting).",
     "process cycle efficiency": "Process time / lead time. Headline: ratio of sums, sum of process time over sum of "

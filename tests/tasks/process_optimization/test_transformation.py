@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from opsflow.findings import Urgency
@@ -172,3 +173,20 @@ def test_a_plan_that_falls_short_of_its_target_says_by_how_much() -> None:
     # The default target is the scenario itself: no shortfall, no gap row.
     default = improvement_plan(s, baseline_from_state(s, PERIOD.as_of), PERIOD.as_of)
     assert default.target_shortfall_hours is None and all(r.topic != "gap to target" for r in default.dmaic)
+
+
+def test_carrier_transit_marked_as_not_work_is_lead_time_not_process_time() -> None:
+    rows = [
+        # One case: pick 08:00-10:00 (work), then deliver 11:00-21:00 by the carrier, marked work = false.
+        dict(case_id="T1", process=OF, activity="pick", started_at="2025-07-01T08:00Z", ended_at="2025-07-01T10:00Z"),
+        dict(case_id="T1", process=OF, activity="deliver", started_at="2025-07-01T11:00Z",
+             ended_at="2025-07-01T21:00Z"),
+    ]  # fmt: skip
+    log = event_log(rows)
+    unmarked = current_state(process_log(log, OF), PERIOD, window_days=14)
+    # Without the marker: lead 13 h, process 2 + 10 = 12 h -> PCE 12 / 13.
+    assert unmarked.pce == pytest.approx(12 / 13, abs=1e-4)
+    log["work"] = pd.array([pd.NA, False], dtype="boolean")
+    marked = current_state(process_log(log, OF), PERIOD, window_days=14)
+    # Transit marked: process 2 h of the 13 h lead -> PCE 2 / 13; lead time unchanged.
+    assert marked.pce == pytest.approx(2 / 13, abs=1e-4) and marked.lead_p50_hours == unmarked.lead_p50_hours == 13
