@@ -38,6 +38,8 @@ from tasks.reporting.report import (
     save_report_task,
     write_report_task,
 )
+from tasks.service_levels.slo import compute_sla_task
+from tasks.vendors.scorecard import compute_vendors_task
 
 FLOW = "performance-review"
 DEFAULT_DAYS = 91
@@ -135,8 +137,14 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
     history = history_for(workspace, config)
 
     with timer("compute"):
-        # Registered KPIs (proposed by other flows) are reviewed with the workspace's own.
-        kpi_frame, observations = kpis_with_registered_task(history, data, [], period.as_of)
+        # Registered KPIs (proposed by other flows) are reviewed with the workspace's own; a KPI with a source reads
+        # the SLA or vendor figure, computed by the same tasks as the audit's.
+        day = Period(period.as_of, config.timezone)
+        sources = [
+            compute_sla_task(data.frame("sla_events"), day, data.frame("services")),
+            compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), day),
+        ]
+        kpi_frame, observations = kpis_with_registered_task(history, data, sources, period.as_of)
         kpis = compute_kpis_task(kpi_frame, observations, Period(period.as_of, config.timezone))
         review = review_performance_task(kpi_frame, observations, kpis, start, period.as_of, params.bucket)
         sections: list[Section] = [review, kpis]

@@ -75,11 +75,20 @@ class Section(BaseModel):
     )
     available: bool = Field(True, description="False when the datasets this section needs are not configured.")
     note: str | None = Field(None, description="Why the section is empty or partial, in one sentence.")
+    shared_figures: list[Headline] = Field(
+        default_factory=list,
+        description="Figures other sections read by key (a KPI's source) that are not headlines: computed once, here.",
+    )
 
 
 def headline_values(sections: Sequence[Section]) -> dict[str, float | None]:
     """Every headline figure by key: what the history store keeps for next week's comparison."""
     return {h.key: h.value for s in sections for h in s.headlines}
+
+
+def section_figures(sections: Sequence[Section]) -> dict[str, Headline]:
+    """Every figure a section computed, headline or not, by key: what a KPI with a source reads."""
+    return {h.key: h for s in sections for h in [*s.headlines, *s.shared_figures]}
 
 
 class FocusItem(BaseModel):

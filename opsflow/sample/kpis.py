@@ -88,6 +88,10 @@ KPIS: tuple[tuple[str, str, str, str, str | None, str, float, float | None, str 
 )  # fmt: skip
 
 
+KPI_SOURCES = {"K-16": "sla.uptime/checkout.compliance_30d", "K-18": "vendors.ontime.30d"}
+"""KPIs that read a figure opsflow computes (one truth with the SLA and vendor sections), not their own series."""
+
+
 def kpis_tables(rng: np.random.Generator, cal: Calendar) -> tuple[pa.Table, pa.Table]:
     """The KPI definitions and their daily observations over the year."""
     end = epoch_day(cal.end)
@@ -103,6 +107,7 @@ def kpis_tables(rng: np.random.Generator, cal: Calendar) -> tuple[pa.Table, pa.T
             "target": pa.array([None if k[7] is None else float(k[7]) for k in KPIS], type=pa.float64()),
             "owner": pa.array([k[8] for k in KPIS], type=pa.string()),
             "deadline": pa.array([None if k[9] is None else end + k[9] for k in KPIS], type=pa.date32()),
+            "source": pa.array([KPI_SOURCES.get(k[0]) for k in KPIS], type=pa.string()),
         }
     )
     u = np.arange(DAYS) / (DAYS - 1)

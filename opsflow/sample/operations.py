@@ -237,6 +237,11 @@ def simulate_operations(rng: np.random.Generator, cal: Calendar, scale: float) -
             "started_at": timestamp_column(events["start"]),
             "ended_at": timestamp_column(events["end"]),
             "resource": vocab.column(events["resource"]),
+            # Carrier transit is not the company's work: marked false, every other activity left empty (work).
+            "work": pa.array(
+                np.zeros(len(events["activity"]), dtype=bool),
+                mask=events["activity"] != vocab.code("deliver"),
+            ),
         }
     )
     return Operations(

@@ -26,7 +26,8 @@ IF_YOU_HAVE_TIME_LINES = 10
 DAY_HEADLINES = (
     "incidents.open_sev1_sev2",
     "incidents.postmortems_overdue",
-    "sla.error_budget.at_risk",
+    "sla.breached",
+    "sla.breach_imminent",
     "vendors.flagged",
     "risks.mitigations_overdue",
 )
@@ -46,7 +47,7 @@ class DayGroup(NamedTuple):
 DAY_GROUPS: tuple[DayGroup, ...] = (
     DayGroup("open_incident", "open critical incidents", frozenset({"open_major_incident"}), None),
     DayGroup("postmortem", "overdue postmortems", frozenset({"postmortem_overdue"}), None),
-    DayGroup("sla_budget", "SLA budgets about to run out", frozenset({"sla_breach_imminent"}), None),
+    DayGroup("sla_budget", "SLAs breached or about to be", frozenset({"sla_breached", "sla_breach_imminent"}), None),
     DayGroup("vendor_deadline", "vendor deadlines", frozenset({"contract_notice"}), 14),
     DayGroup("vendor_issue", "vendor critical issues", frozenset({"vendor_critical"}), None),
     DayGroup("mitigation", "overdue mitigations", frozenset({"mitigation_overdue"}), None),

@@ -14,6 +14,7 @@ LEVELS: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.IMPORTANT, Urgency.ON_RAD
 
 URGENT_CATEGORIES: tuple[str, ...] = (
     "active_incident",
+    "sla_breached",
     "sla_breach_imminent",
     "vendor_critical_issue",
     "compliance_deadline",
@@ -25,6 +26,7 @@ or 'vendor_flagged' from the other sections need no mapping table)."""
 
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     "active_incident": ("active incident", "active incidents"),
+    "sla_breached": ("SLA breached", "SLAs breached"),
     "sla_breach_imminent": ("SLA breach imminent", "SLA breaches imminent"),
     "vendor_critical_issue": ("vendor critical issue", "vendor critical issues"),
     "compliance_deadline": ("compliance deadline", "compliance deadlines"),
@@ -51,8 +53,9 @@ _IMPORTANT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 DEFINITIONS: dict[str, str] = {
     "focus order": "Urgent first, then important, then on the radar. Inside a level by kind of work (urgent: active "
-    "incidents, SLA breaches imminent, vendor critical issues, compliance deadlines; important and on the radar: "
-    "improvements, vendor reviews, project milestones, reporting), then due date (undated last), then source.",
+    "incidents, SLAs breached, SLA breaches imminent, vendor critical issues, compliance deadlines; important and on "
+    "the radar: improvements, vendor reviews, project milestones, reporting), then due date (undated last), then "
+    "source.",
     "duplicates": "Actions with the same kind and source are listed once, at their most urgent level.",
     "focus limit": "At most the first N items of each level are listed; the rest are counted by the section that "
     "lists them in full.",

@@ -129,7 +129,16 @@ VOCABULARY: dict[Skill, Vocabulary] = {
 }
 
 DEFAULT_SKILL = Skill.PERFORMANCE_METRICS
-"""When no word of any vocabulary appears: measure first (a baseline is where every other skill starts)."""
+"""When no word of any vocabulary appears: the best guess is to measure first (a baseline is where every other skill
+starts); the decision is still 'unclear', so the questions come before any analysis."""
+CONFIDENCE_THRESHOLD = 0.5
+"""Below this confidence the router does not pick a skill: it returns 'unclear' with its clarifying questions."""
+UNCLEAR_QUESTIONS = (
+    "What do you want to change: a process to make faster or cheaper, a project to deliver, a risk to reduce, or a "
+    "metric to track?",
+    "Which process, project, vendor or service is it about?",
+    "What result do you want, and by when?",
+)
 
 TIME_UNITS = {"minutes", "hours", "days", "weeks"}
 Role = Literal["current", "target", "change", "horizon", "other"]
@@ -151,6 +160,9 @@ class RouteDecision(BaseModel):
     challenge: str
     skill: Skill
     confidence: Ratio = Field(description="How sure the router is (0..1).")
+    outcome: Literal["routed", "unclear"] = Field(
+        "routed", description="unclear: confidence below the threshold; `skill` is only the best guess, ask first."
+    )
     reasons: list[str] = Field(description="Why this skill, in the terms of the skills' 'When to Use' lists.")
     clarifying_questions: list[str] = Field(default_factory=list, description="What to ask before acting.")
     datasets: list[str] = Field(default_factory=list, description="Datasets the analysis will read.")
@@ -165,6 +177,10 @@ class RouteDecision(BaseModel):
 
     def figure(self, role: Role) -> Figure | None:
         return next((f for f in self.figures if f.role == role), None)
+
+    @property
+    def unclear(self) -> bool:
+        return self.outcome == "unclear"
 
 
 # -- figures ----------------------------------------------------------------------------------------------------------
@@ -328,16 +344,32 @@ def route_with_rules(challenge: str) -> RouteDecision:
         runner = max((s for s in order if s != skill), key=lambda s: (scores[s], -order.index(s)))
         if scores[runner] > 0:
             reasons.append(f"Also considered {runner.label.lower()} (score {scores[runner]:g} vs {scores[skill]:g}).")
-    return RouteDecision(
-        challenge=challenge,
-        skill=skill,
-        confidence=confidence,
-        reasons=reasons,
-        clarifying_questions=_questions(skill, figures),
-        datasets=list(SKILL_DATASETS[skill]),
-        figures=figures,
-        source="rules",
-        scores={s.value: v for s, v in scores.items()},
+    return _judge(
+        RouteDecision(
+            challenge=challenge,
+            skill=skill,
+            confidence=confidence,
+            reasons=reasons,
+            clarifying_questions=_questions(skill, figures),
+            datasets=list(SKILL_DATASETS[skill]),
+            figures=figures,
+            source="rules",
+            scores={s.value: v for s, v in scores.items()},
+        )
+    )
+
+
+def _judge(decision: RouteDecision) -> RouteDecision:
+    """'unclear' below CONFIDENCE_THRESHOLD: the general questions first, then the best guess's own."""
+    if decision.confidence >= CONFIDENCE_THRESHOLD:
+        return decision
+    questions = list(dict.fromkeys([*UNCLEAR_QUESTIONS, *decision.clarifying_questions]))[:5]
+    reason = (
+        f"Unclear (confidence {decision.confidence:.0%}, below {CONFIDENCE_THRESHOLD:.0%}): answer the questions "
+        f"before any analysis; best guess {decision.skill.label.lower()}."
+    )
+    return decision.model_copy(
+        update={"outcome": "unclear", "clarifying_questions": questions, "reasons": [reason, *decision.reasons]}
     )
 
 
@@ -484,7 +516,7 @@ def route(challenge: str, narrator: Narrator, usage: UsageLog | None = None) -> 
         usage.record(
             UsageCall("planning", model, tokens_in, tokens_out, estimate_cost(model, tokens_in, tokens_out), "used")
         )
-    return decision
+    return _judge(decision)
 
 
 def _log_fallback(reason: str) -> None:
@@ -494,7 +526,10 @@ def _log_fallback(reason: str) -> None:
 def decision_lines(decision: RouteDecision) -> list[str]:
     """The decision in a few plain lines, for reports and logs."""
     how = "Claude" if decision.source == "claude" else "the keyword rules"
-    lines = [f"{decision.skill.label}, chosen by {how} (confidence {decision.confidence:.0%})."]
+    if decision.unclear:
+        lines = [f"Unclear, judged by {how} (confidence {decision.confidence:.0%}): ask the questions first."]
+    else:
+        lines = [f"{decision.skill.label}, chosen by {how} (confidence {decision.confidence:.0%})."]
     if decision.fallback_reason:
         lines.append(f"Claude's answer was not used: {decision.fallback_reason}.")
     return lines

@@ -12,13 +12,13 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.datasets import OpsData
-from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency, section_figures
 from opsflow.period import Period
 from tasks.coo.focus import build_focus
 from tasks.coo.router import Figure, RouteDecision, Skill
 from tasks.incidents.metrics import IncidentSection, compute_incidents_task
 from tasks.performance_metrics.kpis import KpiSection, compute_kpis_task
-from tasks.performance_metrics.registry import RegisteredKpi
+from tasks.performance_metrics.registry import RegisteredKpi, sourced_kpi_frames
 from tasks.process_optimization.mining import BOTTLENECK_DAYS, ProcessSection, compute_processes_task
 from tasks.project_management.projects import ProjectSection, compute_projects_task
 from tasks.risk_management.register import RiskSection, compute_risks_task
@@ -154,8 +154,13 @@ def skill_sections(skill: Skill, data: OpsData, period: Period) -> list[Section]
         )
         incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
         return [risks, incidents, vendors]
-    kpis = compute_kpis_task(data.frame("kpis"), data.frame("kpi_observations"), period)
-    return [kpis, compute_sla_task(data.frame("sla_events"), period, data.frame("services"))]
+    # A KPI with a source reads the SLA or vendor figure, as in the weekly audit (one truth per figure).
+    sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+    vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
+    kpi_frame, observations = sourced_kpi_frames(
+        data.frame("kpis"), data.frame("kpi_observations"), section_figures([sla, vendors]), period.as_of
+    )
+    return [compute_kpis_task(kpi_frame, observations, period), sla]
 
 
 # -- matching the challenge to the data -------------------------------------------------------------------------------
@@ -287,8 +292,9 @@ def analyse_process(
                 step=0,
                 action=f"Remove the queue before {bottleneck.activity}: cases wait {bottleneck.mean_wait_hours:.1f} h "
                 f"on average there ({bottleneck.share_of_waiting:.0%} of the process's waiting); find why work "
-                f"queues (staffing by hour, batching, hand-off) and fix it. Halving it saves "
-                f"{bottleneck.week_wait_hours / 2:,.0f} hours of waiting per week.",
+                f"queues (staffing by hour, batching, hand-off) and fix it. Halving it cuts "
+                f"{bottleneck.week_wait_hours / 2:,.0f} case-hours of waiting per week (half the week's wait before "
+                "it, summed over cases; not staff time).",
                 owner=step_owner,
                 due=due + timedelta(days=30),
                 source=f"process {subject} activity {bottleneck.activity}",
@@ -751,18 +757,23 @@ def router_section(decision: RouteDecision, owner: str | None = None) -> RouterS
     """The router's decision as a report section; its clarifying questions are its actions."""
     how = "Claude" if decision.source == "claude" else "the keyword rules"
     note = f"{decision.skill.label}, chosen by {how}."
+    if decision.unclear:
+        note = (
+            f"Unclear (confidence {decision.confidence:.0%}): answer the clarifying questions, then route again. "
+            f"The analysis below follows the best guess, {decision.skill.label.lower()}, judged by {how}."
+        )
     if decision.fallback_reason:
         note += f" Claude's answer was not used: {decision.fallback_reason}."
     return RouterSection(
         name="router",
-        title=f"Router: {decision.skill.label}",
+        title="Router: unclear, ask first" if decision.unclear else f"Router: {decision.skill.label}",
         headlines=[Headline(key="router.confidence", label="Confidence", value=decision.confidence, unit="ratio")],
         note=note,
         reasons=[TextRow(text=r) for r in decision.reasons],
         actions=[
             Action(
                 text=f"Ask: {q}",
-                urgency=Urgency.IMPORTANT,
+                urgency=Urgency.URGENT if decision.unclear else Urgency.IMPORTANT,
                 owner=owner,
                 source="challenge",
                 section="router",

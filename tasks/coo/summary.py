@@ -20,6 +20,36 @@ def _n(value: float | None) -> str:
     return "no" if value is None else format_value(int(value) if float(value).is_integer() else value)
 
 
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else format_value(int(value))
+
+
+def _mttr_text(sections: list[Section]) -> str:
+    """The week's median time to resolve with what it covers: resolved incidents, and the open ones it leaves out."""
+    incidents = next((s for s in sections if s.name == "incidents"), None)
+    rows = getattr(incidents, "response_times", None) or []
+    week = next((r for r in rows if r.scope == "week" and r.severity == "all"), None)
+    if week is None or week.mttr_median_hours is None:
+        return ""
+    median = format_value(week.mttr_median_hours)
+    text = f"; median time to resolve was {median} hours over {_n(week.resolved)} resolved"
+    if week.unresolved:
+        oldest = week.oldest_unresolved_hours
+        oldest_text = f", oldest {format_value(round(oldest))} hours" if oldest is not None else ""
+        text += f" ({_n(week.unresolved)} still open and left out{oldest_text})"
+    return text
+
+
+def _kpi_coverage(sections: list[Section]) -> str:
+    """What the mean OKR score covers: the KPIs with a score, of all KPIs."""
+    kpis = next((s for s in sections if s.name == "kpis"), None)
+    rows = getattr(kpis, "kpis", None) or []
+    if not rows:
+        return ""
+    scored = sum(r.okr_score is not None for r in rows)
+    return f" (over the {_n(scored)} KPIs with a score, of {_n(len(rows))})" if scored < len(rows) else ""
+
+
 def summary_figures(sections: list[Section]) -> dict[str, float | int | str]:
     """The figures a summary may cite: every headline value (and its previous value) that exists."""
     figures: dict[str, float | int | str] = {}
@@ -59,8 +89,7 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
         change = ""
         if prev.get("incidents.week.total") is not None:
             change = f" (previous week: {_n(prev['incidents.week.total'])})"
-        mttr = f.get("incidents.week.mttr_median_hours")
-        mttr_text = f"; median time to resolve was {format_value(mttr)} hours" if mttr is not None else ""
+        mttr_text = _mttr_text(sections)
         sentences.append(
             f"In the week {week}, {_n(total)} incidents were opened{change}, "
             f"{_n(f.get('incidents.week.sev1_sev2'))} of them SEV1 or SEV2{mttr_text}."
@@ -72,12 +101,14 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
     compliance = f.get("sla.week.compliance")
     if compliance is not None:
         sentences.append(
-            f"SLA compliance was {format_value(compliance, 'ratio')} across all commitments, and "
-            f"{_n(f.get('sla.error_budget.at_risk'))} commitments are at risk of exhausting their error budget."
+            f"SLA compliance was {format_value(compliance, 'ratio')} across all commitments this week; "
+            f"SLO breached (30-day error budget exhausted): {_count(f.get('sla.breached'))}, breach imminent (on "
+            f"course to exhaust it within 7 days): {_count(f.get('sla.breach_imminent'))}."
         )
     if f.get("vendors.flagged") is not None:
         sentences.append(
-            f"{_n(f.get('vendors.flagged')).capitalize()} vendors are flagged (three or more violations in 30 days), "
+            f"{_n(f.get('vendors.flagged')).capitalize()} vendors are flagged (below contract with three or more "
+            "violation days in 30 days), "
             f"{_n(f.get('vendors.below_threshold'))} are below their contract threshold, and "
             f"{_n(f.get('vendors.renewals.90d'))} contracts renew within 90 days."
         )
@@ -96,8 +127,8 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
         )
     if f.get("kpis.okr_score.mean") is not None:
         sentences.append(
-            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets, with "
-            f"{_n(f.get('kpis.off_track.count'))} off track."
+            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets"
+            f"{_kpi_coverage(sections)}, with {_n(f.get('kpis.off_track.count'))} off track."
         )
     sentences.append(focus.closing if focus.closing else "Nothing urgent this week.")
     return " ".join(sentences)

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from opsflow.findings import Action, Basis, Headline, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.period import Period
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -42,6 +42,8 @@ _COLUMNS = (
 )
 REPEAT_ACTION_MIN = 3
 """A repeat cluster asks for a problem record (or a vendor review) from this many incidents, or any SEV1/SEV2."""
+VENDOR_CLUSTER_SHARE = 0.5
+"""A cluster is the vendor's to review when more than half of its incidents name that vendor."""
 
 _TIMES = ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_due_at", "postmortem_completed_at")
 
@@ -88,6 +90,9 @@ class ResponseTimes(BaseModel):
     mttr_mean_hours: float | None = Field(None, description="Mean hours from opened to resolved.")
     mttr_median_hours: float | None = Field(None, description="Median hours from opened to resolved.")
     mttr_p90_hours: float | None = Field(None, description="90th percentile hours from opened to resolved.")
+    oldest_unresolved_hours: float | None = Field(
+        None, description="Age at the period end of the oldest unresolved incident (empty when all are resolved)."
+    )
 
 
 class MttrBySeverity(BaseModel):
@@ -134,6 +139,12 @@ class RepeatCluster(BaseModel):
     first_opened_at: datetime = Field(description="First of them (UTC).")
     last_opened_at: datetime = Field(description="Last of them (UTC).")
     vendor_ids: str | None = Field(None, description="Vendors named as cause, ';'-separated; empty when internal.")
+    vendor_incidents: str | None = Field(
+        None, description="Per vendor named, the incidents of the cluster that name it: 'V-1: 1 of 215'."
+    )
+    vendor_share: OptRatio = Field(
+        None, description="Incidents of the cluster naming its most named vendor / incidents of the cluster."
+    )
     incident_ids: str = Field(description="The incidents, ';'-separated, oldest first.")
     owner: str | None = Field(None, description="Owner of the latest incident in the cluster.")
     majors: int = Field(0, description="Of which SEV1 or SEV2.")
@@ -148,8 +159,12 @@ class OpenMajorIncident(BaseModel):
     severity: str = Field(description="SEV1 or SEV2.")
     opened_at: datetime = Field(description="When it was opened (UTC).")
     age_hours: float = Field(description="Hours from opened to the period end.")
-    acknowledged: bool = Field(description="Acknowledged before the period end.")
-    mitigated: bool = Field(description="Customer impact stopped before the period end.")
+    acknowledged: bool | None = Field(
+        None, description="Acknowledged before the period end; empty when the export has no acknowledgement times."
+    )
+    mitigated: bool | None = Field(
+        None, description="Customer impact stopped by the period end; empty when the export has no mitigation time."
+    )
     owner: str | None = Field(None, description="Owner from the data.")
 
 
@@ -226,7 +241,13 @@ DEFINITIONS: dict[str, str] = {
     ),
     "incidents.week.repeats": "Repeat incidents opened in the week.",
     "repeat cluster": (
-        "A (service, root cause) pair with two or more real incidents opened in the 30 days ending as_of."
+        "A (service, root cause) pair with two or more real incidents opened in the 30 days ending as_of. A vendor "
+        "is named only for the incidents that carry its vendor_id (with the count); the cluster is a vendor review "
+        "when more than half of its incidents name one vendor, else a problem record."
+    ),
+    "open incident state": (
+        "An open SEV1/SEV2's action says whether it is acknowledged or mitigated only when the export carries "
+        "acknowledged_at or mitigated_at (any value in the data); otherwise it says the field is not in the export."
     ),
     "incidents.week.third_party_share": (
         "Real incidents opened in the week with a vendor_id, divided by all real incidents opened in the week."
@@ -298,7 +319,7 @@ def _service_names(services: pd.DataFrame | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in names.dropna().items()}
 
 
-def _response_rows(real: pd.DataFrame, scope: str) -> list[ResponseTimes]:
+def _response_rows(real: pd.DataFrame, scope: str, end: pd.Timestamp) -> list[ResponseTimes]:
     """MTTA and MTTR per severity and over all severities for the incidents of one scope."""
     frame = real.assign(
         mtta=_hours(real["acknowledged_at"] - real["opened_at"]) * 60,
@@ -326,6 +347,9 @@ def _response_rows(real: pd.DataFrame, scope: str) -> list[ResponseTimes]:
                 mttr_mean_hours=_num(mttr.mean()) if len(mttr) else None,
                 mttr_median_hours=_num(mttr.median()) if len(mttr) else None,
                 mttr_p90_hours=_num(mttr.quantile(0.9)) if len(mttr) else None,
+                oldest_unresolved_hours=_num(_hours(end - part.loc[part["mttr"].isna(), "opened_at"]).max())
+                if len(part) > len(mttr)
+                else None,
             )
         )
     return rows
@@ -475,7 +499,7 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
     third_share_mtd = third_mtd / len(mtd) if len(mtd) else None
 
     # Response times.
-    response = _response_rows(week, "week") + _response_rows(mtd, "month_to_date")
+    response = _response_rows(week, "week", end) + _response_rows(mtd, "month_to_date", end)
     for row in response:
         if row.severity == ALL:
             basis.append(
@@ -540,12 +564,14 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
         for r in _records(repeat_week)
     ]
     no_cause = int(week["root_cause"].isna().sum())
+    # No root cause anywhere in the export: repeats are unknown, not zero.
+    has_cause = bool(frame["root_cause"].notna().any())
     basis.append(
         Basis(
             metric="incidents.week.repeats",
             rows_used=len(week) - no_cause,
             rows_excluded=no_cause,
-            reasons={"no root cause": no_cause} if no_cause else {},
+            reasons={("no root cause" if has_cause else "root cause not in the export"): no_cause} if no_cause else {},
         )
     )
     recent = matched[matched["opened_at"] >= period.days_back(REPEAT_DAYS)]
@@ -555,6 +581,8 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             continue
         group = group.sort_values("opened_at")
         vendor_list = list(dict.fromkeys(group["vendor_id"].dropna().astype(str)))
+        # Attribution names a vendor only for the incidents that carry it: one member's vendor is not the cluster's.
+        named = group["vendor_id"].dropna().astype(str).value_counts()
         clusters.append(
             RepeatCluster(
                 service=str(service),
@@ -563,6 +591,8 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
                 first_opened_at=_when(group["opened_at"].iloc[0]),
                 last_opened_at=_when(group["opened_at"].iloc[-1]),
                 vendor_ids=";".join(vendor_list) or None,
+                vendor_incidents="; ".join(f"{v}: {int(named[v])} of {len(group)}" for v in vendor_list) or None,
+                vendor_share=float(named.max()) / len(group) if len(named) else None,
                 incident_ids=";".join(group["incident_id"].astype(str)),
                 owner=_text(group["owner"].iloc[-1]),
                 majors=int(group["severity"].isin(MAJOR).sum()),
@@ -572,6 +602,8 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
 
     # Open SEV1/SEV2 at the period end.
     open_frame = real[real["severity"].isin(MAJOR) & real["resolved_at"].isna()].sort_values("opened_at")
+    # A claim about acknowledgement or mitigation needs the column in the export: all empty means not mapped.
+    has_ack, has_mitigation = bool(frame["acknowledged_at"].notna().any()), bool(frame["mitigated_at"].notna().any())
     open_major = [
         OpenMajorIncident(
             incident_id=str(r.incident_id),
@@ -580,8 +612,8 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             severity=str(r.severity),
             opened_at=_when(r.opened_at),
             age_hours=r.age_hours,
-            acknowledged=not pd.isna(r.acknowledged_at),
-            mitigated=not pd.isna(r.mitigated_at),
+            acknowledged=not pd.isna(r.acknowledged_at) if has_ack else None,
+            mitigated=not pd.isna(r.mitigated_at) if has_mitigation else None,
             owner=_text(r.owner),
         )
         for r in _records(open_frame.assign(age_hours=_hours(end - open_frame["opened_at"])))
@@ -656,13 +688,22 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             unit="ratio",
             better="lower",
         ),
-        Headline(key="incidents.week.repeats", label="Repeat incidents this week", value=len(repeats), better="lower"),
+        Headline(
+            key="incidents.week.repeats",
+            label="Repeat incidents this week",
+            value=len(repeats) if has_cause else None,
+            better="lower",
+        ),
     ]
     note = None
     if frame.empty:
         note = "No incidents opened before the period end."
     elif week.empty:
         note = "No real incidents were opened this week."
+    if not frame.empty and not has_cause:
+        note = (
+            (note or "") + " Repeat incidents and clusters are not computed: root cause is not in the export."
+        ).strip()
     return IncidentSection(
         headlines=headlines,
         actions=actions,
@@ -690,12 +731,9 @@ def _actions(
     """Urgent: open majors and overdue postmortems; important: repeat clusters to review."""
     actions = [
         Action(
-            text=(
-                f"Drive {r.severity} {r.incident_id} on {r.service} to resolution: open {r.age_hours:.0f} h"
-                + ("" if r.mitigated else ", customer impact not yet mitigated")
-                + ("" if r.acknowledged else ", not acknowledged")
-                + "."
-            ),
+            text=f"Drive {r.severity} {r.incident_id} on {r.service} to resolution: open {r.age_hours:.0f} h"
+            + _open_state(r)
+            + ".",
             urgency=Urgency.URGENT,
             owner=r.owner,
             source=f"incident {r.incident_id}",
@@ -725,16 +763,17 @@ def _actions(
         if c.incidents < REPEAT_ACTION_MIN and c.majors == 0:
             continue
         latest = c.incident_ids.split(";")[-1]
-        if c.vendor_ids:
+        if c.vendor_share is not None and c.vendor_share > VENDOR_CLUSTER_SHARE:
             text = (
                 f"Review vendor {c.vendor_ids} with them: {c.incidents} incidents on {c.service} with root cause "
-                f"'{c.root_cause}' in {REPEAT_DAYS} days ({c.incident_ids})."
+                f"'{c.root_cause}' in {REPEAT_DAYS} days, naming the vendor: {c.vendor_incidents} ({c.incident_ids})."
             )
             kind = "repeat_vendor_review"
         else:
+            named = f"; vendor named on {c.vendor_incidents} only" if c.vendor_incidents else ""
             text = (
                 f"Open a problem record for '{c.root_cause}' on {c.service}: {c.incidents} incidents in "
-                f"{REPEAT_DAYS} days ({c.incident_ids})."
+                f"{REPEAT_DAYS} days{named} ({c.incident_ids})."
             )
             kind = "repeat_problem_management"
         actions.append(
@@ -748,6 +787,22 @@ def _actions(
             )
         )
     return actions
+
+
+def _open_state(r: OpenMajorIncident) -> str:
+    """What the export says about an open incident's acknowledgement and mitigation, and nothing it does not."""
+    if r.mitigated is None and r.acknowledged is None:
+        return " (acknowledgement and mitigation times are not in the export)"
+    parts = []
+    if r.mitigated is None:
+        parts.append("mitigation time not in the export")
+    elif not r.mitigated:
+        parts.append("customer impact not yet mitigated")
+    if r.acknowledged is None:
+        parts.append("acknowledgement time not in the export")
+    elif not r.acknowledged:
+        parts.append("not acknowledged")
+    return "".join(f", {p}" for p in parts)
 
 
 compute_incidents_task = task(name="compute_incidents", cache_policy=NO_CACHE)(compute_incidents)

@@ -50,6 +50,8 @@ class KpiRow(BaseModel):
     status: Status = Field(description="achieved, on_track, at_risk, off_track or not_scored.")
     value_28d_ago: float | None = Field(None, description="Latest observation on or before the report date - 28 days.")
     change_28d: float | None = Field(None, description="latest_value - value_28d_ago, in the KPI's unit.")
+    source: str | None = Field(None, description="The computed figure this KPI reads on the report date, if any.")
+    status_note: str | None = Field(None, description="Why the status differs from the score's, when it does.")
 
 
 class SmartRow(BaseModel):
@@ -105,6 +107,10 @@ DEFINITIONS: dict[str, str] = {
     f"{RECENT_DAYS} days ending the report date; time-bound: has a deadline; plus has an owner and a target. "
     "Achievable and relevant are judgement calls and are not checked.",
     "KPIs failing SMART": "KPIs failing at least one of the checked criteria.",
+    "source": "A KPI with a source reads that figure of its section on the report date (the same number the section "
+    "shows; a ratio in % for a KPI in %), not a separate series. A KPI whose source SLO is breached (error budget "
+    "exhausted) is off track whatever its score: a breached SLO is not on track. A process lead-time KPI whose "
+    "latest control test says 'no change detectable' (or 'not enough data') is on track at most, never achieved.",
 }
 
 
@@ -190,6 +196,21 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
         index=k.index,
     )
     change = latest["value"] - earlier["value"]
+    source = k["source"] if "source" in k else pd.Series(pd.NA, index=k.index, dtype="string")
+    source_status = k["source_status"] if "source_status" in k else pd.Series(pd.NA, index=k.index, dtype="string")
+    # One truth: a KPI reading a breached SLO cannot be on track while the SLA section says the budget is gone.
+    scored_ok = status.isin(["achieved", "on_track", "at_risk"])
+    breached = source_status.eq("breached").fillna(False).astype(bool) & scored_ok
+    status_note = pd.Series(None, index=k.index, dtype=object)
+    status_note[breached] = "off track: its source SLO is breached (error budget exhausted)"
+    status_note[source_status.eq("missing").fillna(False).astype(bool)] = "source figure not computed today"
+    status[breached] = "off_track"
+    # A value at target is not a result the control test cannot tell apart from noise: on track, not achieved.
+    unproven = source_status.isin(["no change detectable", "not enough data"]).fillna(False).astype(bool)
+    unproven &= status.eq("achieved")
+    for kid in k.index[unproven]:
+        status_note[kid] = f"at target, but the control test says '{source_status[kid]}': not achieved yet"
+    status[unproven] = "on_track"
 
     smart = pd.DataFrame(
         {
@@ -222,6 +243,8 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
             status=status[kid],
             value_28d_ago=_opt(earlier.at[kid, "value"]),
             change_28d=_opt(change[kid]),
+            source=_opt_str(source[kid]),
+            status_note=_opt_str(status_note[kid]),
         )
         for kid in k.index
     ]
@@ -264,9 +287,14 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
                 else f"{NO_DEADLINE_ON_TRACK:.2f} needed without a deadline"
             )
             unit = f" {r.unit}" if r.unit else ""
+            why = (
+                f"its source SLO ({r.source}) is breached, error budget exhausted; OKR score {r.okr_score:.2f}"
+                if r.status_note and r.status_note.startswith("off track")
+                else f"OKR score {r.okr_score:.2f} vs {bar}"
+            )
             actions.append(
                 Action(
-                    text=f"KPI {r.kpi_id} '{r.name or r.kpi_id}' is off track: OKR score {r.okr_score:.2f} vs {bar} "
+                    text=f"KPI {r.kpi_id} '{r.name or r.kpi_id}' is off track: {why} "
                     f"(latest {r.latest_value:g}{unit}, baseline {r.baseline:g}, target {r.target:g}{due_text}); "
                     "agree a recovery plan.",
                     urgency=Urgency.IMPORTANT,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from opsflow.contract import contract
 from opsflow.datasets import ROW, OpsData
-from opsflow.findings import Section, headline_values
+from opsflow.findings import Headline, Section, headline_values, section_figures
 from opsflow.history import HistoryStore
 from tasks.data.ingest import NAIVE_TIMES, TEXT
 
@@ -100,19 +100,79 @@ def tracked_kpi_frames(
         if current.get(k.metric_key) is not None and as_of > k.baseline_date:
             points.append({"kpi_id": k.kpi_id, "observed_on": pd.Timestamp(as_of), "value": current[k.metric_key]})
     extra_obs = _typed(pd.DataFrame(points), "kpi_observations")
+    # A lead-time KPI from a transformation flow carries that flow's latest before/after verdict, so the KPI cannot
+    # claim 'achieved' where the control test the same day finds no change.
+    verdicts = [control_verdict(history, k, as_of) for k in chosen]
+    if any(v is not None for v in verdicts):
+        extra_kpis["source_status"] = pd.array(verdicts, dtype="string")
     merged_kpis = extra_kpis if kpis is None else pd.concat([kpis, extra_kpis], ignore_index=True)
     merged_obs = extra_obs if observations is None else pd.concat([observations, extra_obs], ignore_index=True)
     return merged_kpis, merged_obs
 
 
+def sourced_kpi_frames(
+    kpis: pd.DataFrame | None,
+    observations: pd.DataFrame | None,
+    figures: dict[str, Headline],
+    as_of: date,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """KPIs with a `source` read that computed figure on the report date instead of their own observation there.
+
+    A ratio figure is shown in percent for a KPI in %. The figure replaces any observation of that KPI dated as_of
+    (earlier observations stay: they are the KPI's history). `source_status` is 'breached' when the source is an
+    SLO whose budget is exhausted ('<key prefix>.breached' = 1), 'missing' when no section computed the figure.
+    """
+    if kpis is None or "source" not in kpis or not kpis["source"].notna().any():
+        return kpis, observations
+    kpis = kpis.copy()
+    status: list[str | None] = []
+    points: list[dict[str, object]] = []
+    for kpi_id, source, unit in zip(kpis["kpi_id"], kpis["source"], kpis["unit"], strict=True):
+        if source is None or pd.isna(source) or not str(source).strip():
+            status.append(None)
+            continue
+        figure = figures.get(str(source).strip())
+        if figure is None or figure.value is None:
+            status.append("missing")
+            continue
+        value = figure.value * 100 if figure.unit == "ratio" and unit == "%" else figure.value
+        points.append({"kpi_id": str(kpi_id), "observed_on": pd.Timestamp(as_of), "value": round(float(value), 6)})
+        breached = figures.get(str(source).strip().rsplit(".", 1)[0] + ".breached")
+        status.append("breached" if breached is not None and breached.value == 1 else "read")
+    kpis["source_status"] = pd.array(status, dtype="string")
+    if not points:
+        return kpis, observations
+    replaced = {str(p["kpi_id"]) for p in points}
+    extra = _typed(pd.DataFrame(points), "kpi_observations")
+    if observations is None:
+        return kpis, extra
+    same_day = observations["kpi_id"].astype(str).isin(replaced) & (observations["observed_on"] == pd.Timestamp(as_of))
+    return kpis, pd.concat([observations[~same_day], extra], ignore_index=True)
+
+
+def control_verdict(history: HistoryStore, kpi: RegisteredKpi, as_of: date) -> str | None:
+    """The latest control-test verdict (on or before as_of) of the flow that registered a lead-time KPI, if any."""
+    if kpi.metric_key is None or not kpi.metric_key.endswith(".lead_p50_hours") or kpi.source_flow == AUDIT_FLOW:
+        return None
+    runs = history.list_runs(kpi.source_flow, until=as_of, limit=1)
+    sections = runs[-1].payload.get("sections", []) if runs else []
+    control = next((s for s in sections if isinstance(s, dict) and s.get("name") == "control"), None)
+    verdict = control.get("verdict") if control else None
+    return str(verdict) if verdict else None
+
+
 def kpis_with_registered(
     history: HistoryStore, data: OpsData, sections: list[Section], as_of: date
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The workspace's KPI frames plus every registered KPI, observed from this audit's figures and earlier ones."""
+    """The workspace's KPI frames plus every registered KPI, observed from this audit's figures and earlier ones;
+    a KPI with a source reads that section's figure (computed once, by its section)."""
+    kpis, observations = sourced_kpi_frames(
+        data.frame("kpis"), data.frame("kpi_observations"), section_figures(sections), as_of
+    )
     return tracked_kpi_frames(
         load_registered_kpis(history),
-        data.frame("kpis"),
-        data.frame("kpi_observations"),
+        kpis,
+        observations,
         history,
         headline_values(sections),
         as_of,

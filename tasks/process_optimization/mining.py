@@ -87,7 +87,8 @@ DEFINITIONS: dict[str, str] = {
     "quantiles with linear interpolation over the cases completed in the week (Monday to Sunday in the reporting "
     "time zone).",
     "process time": "Sum of (ended_at - started_at) over a case's activities, in hours; the table shows the mean "
-    "per completed case.",
+    "per completed case. An activity the export marks work = false (carrier transit) is left out: it is lead time, "
+    "not work.",
     "waiting time": "Activities ordered by started_at within a case; waiting before an activity = its started_at "
     "minus the previous activity's ended_at, clipped at 0 (overlapping work does not count as negative waiting); "
     "a case's waiting time is the sum. The table shows the mean per completed case.",
@@ -189,6 +190,11 @@ def mine_log(events: pd.DataFrame) -> MinedLog:
     wait[first] = np.nan
     wait0 = np.nan_to_num(wait)
     duration = en - st
+    # An activity the data marks as not work (work = false: carrier transit) is lead time, not process time.
+    work_time = duration
+    if "work" in events and events["work"].eq(False).any():
+        not_work = events["work"].eq(False).fillna(False).to_numpy(dtype=bool)[order]
+        work_time = np.where(not_work, 0.0, duration)
     repeat = pd.Series(key * (len(a_names) + 1) + act).duplicated().to_numpy()
 
     bounds = np.flatnonzero(first)
@@ -200,7 +206,7 @@ def mine_log(events: pd.DataFrame) -> MinedLog:
             "process": proc[bounds],
             "last_end": last_end,
             "lead": last_end - st[bounds],
-            "process_time": np.add.reduceat(duration, bounds),
+            "process_time": np.add.reduceat(work_time, bounds),
             "waiting": np.add.reduceat(wait0, bounds),
             "rework": np.add.reduceat(repeat.astype("int64"), bounds) > 0,
             "first_start": st[bounds],
@@ -294,7 +300,8 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
             definitions=DEFINITIONS,
             note="No case was completed in the week.",
         )
-    log = mine_log(events[list(MINED_COLUMNS)].take(picked))
+    columns = [*MINED_COLUMNS, *(["work"] if "work" in events else [])]
+    log = mine_log(events[columns].take(picked))
     del picked
     act, proc = log.activity, log.process
     wait, wait0, duration, repeat = log.wait, log.wait0, log.duration, log.repeat
@@ -436,7 +443,9 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
                 actions.append(
                     Action(
                         text=f"Bottleneck in {name}: {activity} waits {b.mean_wait_hours:.1f} h on average "
-                        f"({b.share_of_waiting:.0%} of all waiting); halving it saves {saving:.0f} hours per week.",
+                        f"({b.share_of_waiting:.0%} of all waiting); halving it cuts {saving:.0f} case-hours of "
+                        f"waiting per week (half of the {b.week_wait_hours:.0f} h cases waited before it this week, "
+                        "summed over cases; waiting, not staff time).",
                         urgency=Urgency.IMPORTANT,
                         owner=None,
                         source=f"process {name}",

@@ -179,7 +179,8 @@ DEFINITIONS: dict[str, str] = {
     "date is still in progress and not counted.",
     "lead time": "Last ended_at minus first started_at of a completed case, hours; p50 and p90 are pandas "
     "quantiles (linear interpolation).",
-    "process time": "Sum of the durations (ended_at - started_at) of a case's activities, hours (work).",
+    "process time": "Sum of the durations (ended_at - started_at) of a case's activities, hours (work); an activity "
+    "the export marks work = false (carrier transit, waiting for the customer) counts in lead time only.",
     "waiting time": "Sum over a case of the gaps between one activity's end and the next one's start (activities "
     "ordered by start), clipped at 0 (overlapping work is not negative waiting).",
     "process cycle efficiency": "Process time / lead time. Headline: ratio of sums, sum of process time over sum of "
@@ -197,8 +198,9 @@ DEFINITIONS: dict[str, str] = {
     "it, summed wait per week and its share of all waiting, rework occurrences. Ordered by mean position in the "
     "case.",
     "cases per week": "Completed cases / (window_days / 7).",
-    "bottleneck saving": "Hours saved per week if the wait before the bottleneck halves: half its summed wait per "
-    "week of the window. Scenario median lead time: the median over cases of (lead time - half the case's wait "
+    "bottleneck saving": "Case-hours of waiting cut per week if the wait before the bottleneck halves: half its "
+    "summed wait per week of the window (the hours cases wait, summed over cases: not staff time). Scenario "
+    "median lead time: the median over cases of (lead time - half the case's wait "
     "before the bottleneck), everything else unchanged.",
 }
 
@@ -465,6 +467,10 @@ class ImprovementPlanSection(Section):
     target_lead_p50_hours: float | None = None
     target_rework_rate: float | None = None
     deadline: date | None = None
+    scenario_lead_p50_hours: float | None = Field(None, description="Median lead time the plan's scenario reaches.")
+    target_shortfall_hours: float | None = Field(
+        None, description="How far the scenario's median lead time stays above the target (empty: it reaches it)."
+    )
     dmaic: list[DmaicRow] = Field(default_factory=list, description="DMAIC plan.")
     benefits: list[BenefitRow] = Field(default_factory=list, description="Benefits quantified from the data.")
     phases: list[PhaseRow] = Field(default_factory=list, description="Phased project.")
@@ -472,7 +478,10 @@ class ImprovementPlanSection(Section):
 
 
 PLAN_DEFINITIONS: dict[str, str] = {
-    "hours saved per week": "Half the summed wait before the bottleneck per week of the window.",
+    "case-hours of waiting cut per week": "Half the summed wait before the bottleneck per week of the window: "
+    "sum over cases of their wait before it / weeks / 2. Hours cases spend waiting, not staff hours.",
+    "gap to target": "The scenario's median lead time minus the target, when the scenario does not reach it: what "
+    "the plan's quantified changes leave undone.",
     "rework eliminated": "Cases per week that repeat an activity, and the hours of repeated work and the wait "
     "before it per week.",
     "lead time target": "The target_lead_p50_hours parameter; else the baseline median times (1 - target "
@@ -715,8 +724,9 @@ def improvement_plan(
     if state.bottleneck and saving is not None:
         text = (
             f"Halve the wait before {state.bottleneck} in {name} (mean {_h(state.bottleneck_mean_wait_hours)}, "
-            f"{_pct(state.bottleneck_share_of_waiting)} of all waiting): saves {saving:.0f} hours per week over "
-            f"{state.cases_per_week:.0f} cases per week and brings the median lead time from "
+            f"{_pct(state.bottleneck_share_of_waiting)} of all waiting): cuts {saving:.0f} case-hours of waiting per "
+            f"week (half of {state.bottleneck_wait_per_week_hours or 0:.0f} h that {state.cases_per_week:.0f} cases a "
+            f"week wait before it; waiting, not staff time) and brings the median lead time from "
             f"{_h(state.lead_p50_hours)} to {_h(state.scenario_lead_p50_hours)}."
         )
         rows.append(DmaicRow(step=DmaicPhase.IMPROVE, topic=f"bottleneck {state.bottleneck}", detail=text))
@@ -735,7 +745,7 @@ def improvement_plan(
             BenefitRow(
                 benefit=f"waiting before {state.bottleneck} halved",
                 value=round(saving, 1),
-                unit="hours per week",
+                unit="case-hours of waiting per week",
                 basis=f"half of {state.bottleneck_wait_per_week_hours:.1f} h of wait per week",
             ),
             BenefitRow(
@@ -834,9 +844,9 @@ def improvement_plan(
     headlines = [
         Headline(
             key=f"transformation.{slug}.saving_hours_per_week",
-            label=f"{name}: hours saved per week if the bottleneck wait halves",
+            label=f"{name}: case-hours of waiting cut per week if the bottleneck wait halves",
             value=_r(saving, 1),
-            unit="hours",
+            unit="case-hours",
             better="neutral",
         ),
         Headline(
@@ -858,6 +868,17 @@ def improvement_plan(
         rows.append(
             DmaicRow(step=DmaicPhase.DEFINE, topic="owner", detail=f"No owner named: {owner_text} should be named.")
         )
+    shortfall = target_shortfall(state.scenario_lead_p50_hours, baseline.target_lead_p50_hours)
+    if shortfall is not None:
+        rows.append(
+            DmaicRow(
+                step=DmaicPhase.IMPROVE,
+                topic="gap to target",
+                detail=f"The plan falls short: its scenario reaches {_h(state.scenario_lead_p50_hours)} median lead "
+                f"time against the {_h(baseline.target_lead_p50_hours)} target, {_h(shortfall)} short; more changes "
+                "are needed to reach it.",
+            )
+        )
     return ImprovementPlanSection(
         name="plan",
         title="DMAIC improvement plan",
@@ -868,12 +889,21 @@ def improvement_plan(
         target_lead_p50_hours=baseline.target_lead_p50_hours,
         target_rework_rate=baseline.target_rework_rate,
         deadline=baseline.deadline,
+        scenario_lead_p50_hours=state.scenario_lead_p50_hours,
+        target_shortfall_hours=shortfall,
         dmaic=rows,
         benefits=benefits,
         phases=phases,
         kpis=kpi_rows,
         note=None if stream else "No activity in the window.",
     )
+
+
+def target_shortfall(scenario: float | None, target: float | None) -> float | None:
+    """Hours the scenario's median lead time stays above the target; None when it reaches it or either is unknown."""
+    if scenario is None or target is None or scenario <= target:
+        return None
+    return round(scenario - target, 1)
 
 
 def resolve_baseline(
@@ -939,14 +969,19 @@ def transformation_summary(state: CurrentStateSection, plan: ImprovementPlanSect
         saving = (state.bottleneck_wait_per_week_hours or 0) / 2
         parts.append(
             f"The bottleneck is {state.bottleneck} ({_pct(state.bottleneck_share_of_waiting)} of all waiting): "
-            f"halving its wait saves {saving:.0f} hours per week and brings the median lead time to "
-            f"{_h(state.scenario_lead_p50_hours)}."
+            f"halving its wait cuts {saving:.0f} case-hours of waiting per week (not staff time) and brings the "
+            f"median lead time to {_h(state.scenario_lead_p50_hours)}."
         )
     if plan.target_lead_p50_hours is not None:
         parts.append(
             f"Target: median lead time {_h(plan.target_lead_p50_hours)} by "
             f"{plan.deadline.isoformat() if plan.deadline else 'the end of measurement'}."
         )
+        if plan.target_shortfall_hours is not None:
+            parts.append(
+                f"The plan falls short: its scenario reaches {_h(plan.scenario_lead_p50_hours)}, "
+                f"{_h(plan.target_shortfall_hours)} above the target."
+            )
     if verdict_line:
         parts.append(verdict_line)
     return " ".join(parts)

@@ -674,6 +674,18 @@ def planning_facts(initiative: Initiative, sim: Simulation, risks: list[Initiati
     return facts
 
 
+def treatment_effect(untreated_p80_days: float, treated_p80_days: float) -> str:
+    """What the treatments do to the P80 finish in words whose direction matches the sign (no '+63 days' for a
+    finish 63 days earlier)."""
+    saved = round(untreated_p80_days - treated_p80_days, 1)
+    against = f"against an untreated plan ({untreated_p80_days:g} days to the P80 finish)"
+    if saved > 0:
+        return f"bring the P80 finish {saved:g} days earlier {against}"
+    if saved < 0:
+        return f"push the P80 finish {-saved:g} days later {against} (their own tasks take longer than they save)"
+    return f"leave the P80 finish where it is {against}"
+
+
 def template_planning_summary(
     initiative: Initiative, sim: Simulation, untreated: Simulation, risks: list[InitiativeRisk], as_of: date
 ) -> str:
@@ -692,10 +704,9 @@ def template_planning_summary(
             f"which adds {top.p80_slip_days:g} days to the P80 finish."
         )
     mitigations = sum(r.mitigation_task is not None for r in risks)
-    saved = untreated.p80_days - sim.p80_days
     sentences.append(
         f"{len(risks)} risks touch the initiative; {mitigations} mitigation tasks are in the plan, and the treatments "
-        f"move the P80 finish by {saved:+.1f} days against an untreated plan ({untreated.p80_days:g} days)."
+        f"{treatment_effect(untreated.p80_days, sim.p80_days)}."
     )
     if sim.on_time_probability < ON_TIME_TARGET:
         sentences.append(

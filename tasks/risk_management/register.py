@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from prefect import task
@@ -105,16 +105,55 @@ DEFINITIONS = {
         "At least 2 major (SEV1/SEV2) incidents on the same service with the same non-empty root_cause opened "
         "within 30 days of each other, in the 365 days."
     ),
+    "what a risk is about": (
+        "From its title and category, first match wins: security (vulnerability, exploited, data breach, GDPR, "
+        "hack, ransomware, phishing, malware, intrusion, leak); vendor commercial (insolvent, bankrupt, prices, "
+        "ends support, end of life: no incident or delivery evidence speaks to these); key person (single engineer, "
+        "knows how, key person: people risks); vendor performance (a linked_vendor otherwise: deliveries, outages "
+        "it causes); availability (an operational or technology risk with a linked_service otherwise: outages, "
+        "capacity, failures); other."
+    ),
+    "security incident": (
+        "A major incident whose root_cause or title names a security cause (security, vulnerability, exploit, "
+        "breach, malware, phishing, ransomware, intrusion, unauthorised access, credential)."
+    ),
     "contradiction": (
-        "An open risk rated lower than the evidence. (a) Operational and technology risks with a linked_service "
-        "(a people or financial risk naming a service is not about its outages): rated likelihood <= 2 while the "
-        "service had repeat incidents, or the likelihood implied by its major incidents is >= rating + 2. "
-        "(b) Risks with a linked_vendor: rated likelihood <= 2 while the vendor is flagged in the vendor section "
-        "(suggests at least 3, possible), or the likelihood implied by major incidents the vendor caused is >= "
-        "rating + 2. Suggested likelihood = the highest the evidence implies. Re-rating is important, not urgent: "
-        "a rating is a planning input, not an outage."
+        "An open risk rated lower than evidence that matches what the risk is about. (a) Availability risks with a "
+        "linked_service: rated likelihood <= 2 while the service had repeat major incidents, or the likelihood "
+        "implied by its major incidents is >= rating + 2. (b) Vendor performance risks: rated likelihood <= 2 "
+        "while the vendor is flagged in the vendor section (suggests at least 3, possible), or the likelihood "
+        "implied by major incidents the vendor caused is >= rating + 2. (c) Security risks: the likelihood implied "
+        "by major security incidents on the linked service or caused by the linked vendor is >= rating + 2. "
+        "Vendor commercial, key-person and other risks are never contradicted by incidents or delivery flags. "
+        "Suggested likelihood = the highest the matching evidence implies. Re-rating is important, not urgent: a "
+        "rating is a planning input, not an outage."
     ),
 }
+
+Subject = Literal["security", "vendor_commercial", "key_person", "vendor_performance", "availability", "other"]
+
+_SECURITY_RISK_WORDS = ("vulnerab", "exploit", "breach", "gdpr", "hack", "ransom", "phish", "malware", "intrusion",
+                        "leak")  # fmt: skip
+_COMMERCIAL_WORDS = ("insolven", "bankrupt", "price", "ends support", "end of life", "end-of-life")
+_KEY_PERSON_WORDS = ("single engineer", "knows how", "key person", "key-person")
+_SECURITY_INCIDENT_WORDS = ("security", "vulnerab", "exploit", "breach", "malware", "phish", "ransom", "intrusion",
+                            "unauthori", "credential")  # fmt: skip
+
+
+def risk_subject(title: str, category: str | None, linked_service: str | None, linked_vendor: str | None) -> Subject:
+    """What a risk is about (DEFINITIONS['what a risk is about']): which evidence may change its likelihood."""
+    text = title.lower()
+    if any(w in text for w in _SECURITY_RISK_WORDS):
+        return "security"
+    if any(w in text for w in _COMMERCIAL_WORDS):
+        return "vendor_commercial"
+    if any(w in text for w in _KEY_PERSON_WORDS) or (category or "").lower() == "people":
+        return "key_person"
+    if linked_vendor:
+        return "vendor_performance"
+    if linked_service and (category or "").lower() in INCIDENT_EVIDENCE_CATEGORIES:
+        return "availability"
+    return "other"
 
 
 INCIDENT_EVIDENCE_CATEGORIES = {"operational", "technology"}
@@ -211,7 +250,7 @@ def compute_risks(
         )
 
     # Evidence.
-    service_counts, repeats, vendor_counts = _incident_evidence(incidents, period, section, notes)
+    service_counts, repeats, vendor_counts, security_counts = _incident_evidence(incidents, period, section, notes)
     service_names = (
         services.drop_duplicates("service_id").set_index("service_id")["name"].astype(str).to_dict()
         if services is not None
@@ -219,7 +258,7 @@ def compute_risks(
     )
     for x in r.sort_values("risk_id").to_dict("records"):
         contradiction = _contradiction(
-            x, service_counts, repeats, vendor_counts, flagged_vendor_ids, service_names, period
+            x, service_counts, repeats, vendor_counts, security_counts, flagged_vendor_ids, service_names, period
         )
         if contradiction is None:
             continue
@@ -264,12 +303,13 @@ def _risk_row(x: dict[Any, Any]) -> RiskRow:
 
 def _incident_evidence(
     incidents: pd.DataFrame | None, period: Period, section: RiskSection, notes: list[str]
-) -> tuple[pd.Series, dict[str, tuple[str, int]], pd.Series]:
-    """Major incidents in 365 days per service and per vendor, and each service's largest repeat group."""
+) -> tuple[pd.Series, dict[str, tuple[str, int]], pd.Series, pd.Series]:
+    """Major incidents in 365 days per service and per vendor, each service's largest repeat group, and major
+    security incidents per service and per vendor (one index: service ids and vendor ids)."""
     empty_counts = pd.Series(dtype="int64")
     if incidents is None:
         notes.append("No incidents dataset configured: ratings are checked against vendor flags only.")
-        return empty_counts, {}, empty_counts
+        return empty_counts, {}, empty_counts, empty_counts
     start, end = period.days_back(EVIDENCE_DAYS), period.end
     real = (incidents["kind"] == "real").fillna(False).to_numpy(dtype=bool)
     before = (incidents["opened_at"] < start).fillna(False).to_numpy(dtype=bool)
@@ -294,6 +334,13 @@ def _incident_evidence(
     )
     service_counts = used.groupby("service").size()
     vendor_counts = used[used["vendor_id"].notna()].groupby("vendor_id").size()
+    cause = used["root_cause"].astype("string").fillna("")
+    title = used["title"].astype("string").fillna("") if "title" in used else pd.Series("", index=used.index)
+    said = (cause + " " + title).str.lower()
+    security = used[said.str.contains("|".join(_SECURITY_INCIDENT_WORDS), regex=True).fillna(False).to_numpy(bool)]
+    security_counts = pd.concat(
+        [security.groupby("service").size(), security[security["vendor_id"].notna()].groupby("vendor_id").size()]
+    )
 
     # A repeat: an incident within 30 days of another on the same service with the same root cause.
     rc = used[used["root_cause"].notna() & (used["root_cause"].astype("string").str.strip() != "")]
@@ -310,7 +357,7 @@ def _incident_evidence(
         str(s): (str(c), int(n))
         for s, c, n in zip(biggest["service"], biggest["root_cause"], biggest["incidents"], strict=True)
     }
-    return service_counts, repeats, vendor_counts
+    return service_counts, repeats, vendor_counts, security_counts
 
 
 def _contradiction(
@@ -318,6 +365,7 @@ def _contradiction(
     service_counts: pd.Series,
     repeats: dict[str, tuple[str, int]],
     vendor_counts: pd.Series,
+    security_counts: pd.Series,
     flagged_vendor_ids: set[str],
     service_names: dict[Any, str],
     period: Period,
@@ -328,9 +376,25 @@ def _contradiction(
     window = f"in the 365 days to {period.as_of.isoformat()}"
 
     service = _str(x.get("linked_service"))
-    # Outage evidence speaks to availability risks only: a people or financial risk that names a service is not
-    # contradicted by that service's incidents.
-    if service and str(x.get("category", "")).lower() in INCIDENT_EVIDENCE_CATEGORIES:
+    vendor = _str(x.get("linked_vendor"))
+    subject = risk_subject(str(x["title"]), _str(x.get("category")), service, vendor)
+    if subject == "security":
+        # Only security incidents speak to a security risk: an outage of the same service says nothing about it.
+        for key, label in ((service, "service"), (vendor, "vendor")):
+            if not key:
+                continue
+            n = int(security_counts.get(key, 0))
+            implied = _implied(n)
+            if implied >= rated + 2:
+                name = service_names.get(key, key) if label == "service" else key
+                evidence.append(
+                    f"security risk: {n} SEV1/SEV2 security incidents on {label} {name} {window} "
+                    f"(implies likelihood {implied})"
+                )
+                suggested = max(suggested, implied)
+    # Outage evidence speaks to availability risks only: a people, financial or security risk that names a service
+    # is not contradicted by that service's outages.
+    if service and subject == "availability":
         n = int(service_counts.get(service, 0))
         implied = _implied(n)
         label = f"service {service_names.get(service, service)}"
@@ -339,31 +403,38 @@ def _contradiction(
         if repeat is not None and rated <= 2:
             hit = True
             evidence.append(
-                f"{n} SEV1/SEV2 incidents on {label} {window}, including {repeat[1]} with root cause "
-                f"'{repeat[0]}' within {REPEAT_DAYS} days of each other (repeat incidents; "
+                f"availability risk: {n} SEV1/SEV2 incidents on {label} {window}, including {repeat[1]} with root "
+                f"cause '{repeat[0]}' within {REPEAT_DAYS} days of each other (repeat incidents; "
                 f"implies likelihood {implied})"
             )
         elif implied >= rated + 2:
             hit = True
-            evidence.append(f"{n} SEV1/SEV2 incidents on {label} {window} (implies likelihood {implied})")
+            evidence.append(
+                f"availability risk: {n} SEV1/SEV2 incidents on {label} {window} (implies likelihood {implied})"
+            )
         if hit:
             suggested = max(suggested, implied)
 
-    vendor = _str(x.get("linked_vendor"))
-    if vendor:
+    # Delivery flags and vendor-caused outages speak to the vendor's performance, not to its prices or solvency.
+    if vendor and subject == "vendor_performance":
         n = int(vendor_counts.get(vendor, 0))
         implied = _implied(n)
         if vendor in flagged_vendor_ids and rated <= 2:
-            evidence.append(f"vendor {vendor} is flagged with 3 or more contract violation days in the last 30 days")
+            evidence.append(
+                f"vendor performance risk: vendor {vendor} is flagged (below contract with 3 or more violation days "
+                "in the last 30 days)"
+            )
             suggested = max(suggested, FLAGGED_VENDOR_LIKELIHOOD)
             if implied > rated:
                 evidence.append(
-                    f"{n} SEV1/SEV2 incidents caused by vendor {vendor} {window} (implies likelihood {implied})"
+                    f"vendor performance risk: {n} SEV1/SEV2 incidents caused by vendor {vendor} {window} "
+                    f"(implies likelihood {implied})"
                 )
                 suggested = max(suggested, implied)
         elif implied >= rated + 2:
             evidence.append(
-                f"{n} SEV1/SEV2 incidents caused by vendor {vendor} {window} (implies likelihood {implied})"
+                f"vendor performance risk: {n} SEV1/SEV2 incidents caused by vendor {vendor} {window} "
+                f"(implies likelihood {implied})"
             )
             suggested = max(suggested, implied)
 

@@ -44,8 +44,24 @@ TREATMENT_RULE = (
     "risk whose vendor has a qualified backup (backup_vendor_id) -> transfer (move the work to the backup, invoke "
     "the contract); category financial or strategic (outside the company's control) -> transfer when score >= 15 "
     "(insure, hedge, contract), else accept; score >= 20 -> avoid (change the plan or process so it cannot happen); "
-    "score >= 15 -> mitigate; score 8..14 with impact >= 4 -> mitigate; otherwise accept (monitor)."
+    "score >= 15 -> mitigate; score 8..14 with impact >= 4 -> mitigate; otherwise accept (monitor). When the "
+    "evidence raised the likelihood, the register's treatment is kept if it is stronger (avoid > mitigate or "
+    "transfer > accept): a rising likelihood never weakens the response."
 )
+
+
+STRENGTH = {Treatment.ACCEPT: 0, Treatment.TRANSFER: 1, Treatment.MITIGATE: 1, Treatment.AVOID: 2}
+"""How strong a response is (transfer and mitigate both act on the risk, by different means): a risk whose
+likelihood rose never gets a weaker one than the register records."""
+
+
+def no_weaker(rule: Treatment, register: str | None, raised: bool) -> Treatment:
+    """The rule's treatment, or the register's when the likelihood rose and the register's is stronger."""
+    current = (register or "").strip().lower()
+    if not raised or current not in Treatment._value2member_map_:
+        return rule
+    recorded = Treatment(current)
+    return recorded if STRENGTH[recorded] > STRENGTH[rule] else rule
 
 
 def band(score: int) -> Literal["high", "medium", "low"]:
@@ -137,7 +153,12 @@ def rate_register(risks: pd.DataFrame, evidence: RiskSection, vendors: pd.DataFr
                 rated_score=rated_l * impact,
                 score=likelihood * impact,
                 register_treatment=_str(x.get("treatment")),
-                treatment=suggest_treatment(likelihood, impact, str(x["category"]), backup),
+                # A rising likelihood never weakens the response (R-0097: avoid must not become accept).
+                treatment=no_weaker(
+                    suggest_treatment(likelihood, impact, str(x["category"]), backup),
+                    _str(x.get("treatment")),
+                    raised=likelihood > rated_l,
+                ),
                 evidence=c.evidence if c is not None else None,
                 mitigation_due=None if due is None or pd.isna(due) else pd.Timestamp(due).date(),
                 backup_vendor=backup,

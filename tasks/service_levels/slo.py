@@ -40,6 +40,15 @@ class Status:
     NO_DATA = "no data"
 
 
+class SloStatus:
+    """A service's SLO status, the one every report uses (see DEFINITIONS['SLO status'])."""
+
+    BREACHED = "breached"
+    IMMINENT = "breach imminent"
+    OK = "ok"
+    NO_DATA = "no data"
+
+
 class ComplianceRow(BaseModel):
     """Compliance of one (category, service), one category, or everything, in the week ending as_of."""
 
@@ -76,6 +85,9 @@ class ErrorBudgetRow(BaseModel):
     runs_out_in_days: float | None = Field(None, description="budget_remaining * 30 / burn_rate, from as_of.")
     runs_out: str = Field(description="The run-out date, 'exhausted', or 'not at this rate'.")
     at_risk_next_week: bool = Field(description="Exhausted, at risk, or running out within 7 days after as_of.")
+    slo_status: str = Field(
+        SloStatus.OK, description="breached (budget exhausted), breach imminent (runs out within 7 days), ok."
+    )
     owner: str | None = Field(None, description="Service owner from the service catalogue, when it lists it.")
 
 
@@ -139,7 +151,29 @@ DEFINITIONS: dict[str, str] = {
     "sla.error_budget.at_risk": (
         "(category, service) pairs whose budget is exhausted or at risk, or runs out within 7 days after as_of."
     ),
+    "SLO status": (
+        "breached: the 30-day error budget is exhausted (remaining <= 0), whatever this week's burn rate (a budget "
+        "burning at 0.0x that is already spent is breached, not imminent). breach imminent: not exhausted, and at "
+        "this week's burn rate it runs out within 7 days after as_of, before the next weekly period ends. ok: "
+        "neither. Every report (audit, brief, KPIs, Slack) uses this status."
+    ),
+    "sla.breached": "(category, service) pairs whose SLO status is breached.",
+    "sla.breach_imminent": "(category, service) pairs whose SLO status is breach imminent.",
+    "sla.<category>/<service>.compliance_30d": (
+        "1 - failed / usable events of the pair in the 30 days ending as_of: the figure a KPI with this source reads."
+    ),
 }
+
+
+def slo_status(status: str, runs_out_in_days: float | None) -> str:
+    """breached, breach imminent or ok, from the budget status and the run-out days (DEFINITIONS['SLO status'])."""
+    if status == Status.NO_DATA:
+        return SloStatus.NO_DATA
+    if status == Status.EXHAUSTED:
+        return SloStatus.BREACHED
+    if runs_out_in_days is not None and runs_out_in_days <= RUN_OUT_HORIZON_DAYS:
+        return SloStatus.IMMINENT
+    return SloStatus.OK
 
 
 def _slug(category: str) -> str:
@@ -270,6 +304,7 @@ def _budget_row(
         runs_out_in_days=days,
         runs_out=runs_out,
         at_risk_next_week=at_risk,
+        slo_status=slo_status(status, days),
         owner=owner,
     )
 
@@ -390,6 +425,18 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
             value=len(at_risk),
             better="lower",
         ),
+        Headline(
+            key="sla.breached",
+            label="SLAs breached (error budget exhausted)",
+            value=sum(b.slo_status == SloStatus.BREACHED for b in error_budgets),
+            better="lower",
+        ),
+        Headline(
+            key="sla.breach_imminent",
+            label="SLA breaches imminent (budget runs out within 7 days)",
+            value=sum(b.slo_status == SloStatus.IMMINENT for b in error_budgets),
+            better="lower",
+        ),
     ]
     basis = [
         Basis(
@@ -428,8 +475,28 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
         notes.append("No SLA events were measured this week.")
     elif silent:
         notes.append(f"No events this week for: {', '.join(silent)}.")
+    figures = [
+        f
+        for b in error_budgets
+        for f in (
+            Headline(
+                key=f"sla.{b.category}/{b.service}.compliance_30d",
+                label=f"SLA compliance, {b.category} / {b.service}, 30 days",
+                value=None if b.error_ratio_30d is None else 1 - b.error_ratio_30d,
+                unit="ratio",
+                better="higher",
+            ),
+            Headline(
+                key=f"sla.{b.category}/{b.service}.breached",
+                label=f"SLO breached, {b.category} / {b.service} (1 = yes)",
+                value=1.0 if b.slo_status == SloStatus.BREACHED else 0.0,
+                unit="flag",
+            ),
+        )
+    ]
     return SlaSection(
         headlines=headlines,
+        shared_figures=figures,
         actions=actions,
         basis=basis,
         definitions=DEFINITIONS,
@@ -442,25 +509,30 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
 
 
 def _breach_action(b: ErrorBudgetRow) -> Action:
-    if b.status == Status.EXHAUSTED:
+    """Breached, breach imminent (both urgent) or a budget running low (important), by the row's SLO status."""
+    if b.slo_status == SloStatus.BREACHED:
         state = "error budget exhausted"
         if b.budget_consumed is not None:
             state += f" ({b.budget_consumed:.0%} of it used in 30 days)"
     else:
         state = f"{b.budget_remaining:.0%} of the error budget left" if b.budget_remaining is not None else "budget low"
-    burn = f", burning at {b.burn_rate:.1f}x" if b.burn_rate is not None else ""
+    burn = f", burning at {b.burn_rate:.1f}x this week" if b.burn_rate is not None else ""
     runs_out = f", runs out {b.runs_out}" if b.runs_out_in_days is not None else ""
+    lead, kind, urgency = {
+        SloStatus.BREACHED: ("SLA breached", "sla_breached", Urgency.URGENT),
+        SloStatus.IMMINENT: ("SLA breach imminent", "sla_breach_imminent", Urgency.URGENT),
+    }.get(b.slo_status, ("Error budget low", "sla_budget_low", Urgency.IMPORTANT))
     return Action(
         text=(
-            f"SLA breach imminent on {b.category} / {b.service}: {state}{burn}{runs_out} "
+            f"{lead} on {b.category} / {b.service}: {state}{burn}{runs_out} "
             f"(objective {b.objective:.2%}, 30-day error ratio {b.error_ratio_30d or 0:.2%})."
         ),
-        urgency=Urgency.URGENT,
+        urgency=urgency,
         owner=b.owner,
         source=f"sla {b.category}/{b.service}",
         section="sla",
         due=date.fromisoformat(b.runs_out) if b.runs_out_in_days is not None else None,
-        kind="sla_breach_imminent",
+        kind=kind,
     )
 
 

@@ -25,6 +25,9 @@ from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
 from tasks.service_levels.slo import SlaSection
 from tasks.vendors.scorecard import (
+    DEFINITIONS as SCORECARD_DEFINITIONS,
+)
+from tasks.vendors.scorecard import (
     FLAG_VIOLATIONS,
     NOTICE_URGENT_DAYS,
     SCORE_DAYS,
@@ -85,7 +88,7 @@ class Signal(StrEnum):
 
 
 PERFORMANCE_SIGNALS = (Signal.VIOLATIONS, Signal.BELOW_THRESHOLD, Signal.WORSENING, Signal.INCIDENTS)
-"""The signals that flag a vendor (breach and deadline are consequences of these or of the calendar)."""
+"""The signals that describe a vendor's performance; only the weekly audit's flag (Signal.BREACH) flags it."""
 
 SIGNAL_TEXT = {
     Signal.VIOLATIONS: "3+ violation days in 30 days",
@@ -124,13 +127,19 @@ DEFINITIONS: dict[str, str] = {
         "A component without data (no deliveries due, no units received, no response recorded) is left out and the "
         "other weights are normalised again; without any component the vendor is not scored."
     ),
-    "grade": "A: score >= 90; B: >= 80; C: >= 70; D: below 70.",
+    "grade": (
+        "A: score >= 90; B: >= 80; C: >= 70; D: below 70. A flagged vendor (see 'flagged') is graded C at best, and D "
+        "when its on-time trend is also worsening: a vendor in breach of its contract cannot be graded A or B, "
+        "whatever its weighted score."
+    ),
+    "flagged": SCORECARD_DEFINITIONS["flagged"]
+    + " The same rule and the same figures as the weekly audit and the daily brief (tasks/vendors/scorecard.py).",
     "signals": (
         "violations: 3 or more violation days in the 30 days (weekly audit definition); below_threshold: 30-day "
         "on-time or quality rate below its contract target (this triggers the contract's review provisions); "
         "worsening: on-time rate fell more than 2 points against the 30 days before; incidents: the vendor is "
-        "named as cause (incidents.vendor_id) of 2 or more real incidents opened in the 30 days. A vendor with "
-        "any of these is flagged."
+        "named as cause (incidents.vendor_id) of 2 or more real incidents opened in the 30 days. Signals say why "
+        "to look at a vendor; only the weekly audit's rule (breach) flags it."
     ),
     "breach": (
         "Flagged by the weekly audit's rule: below its contract target over the 30 days AND 3 or more violation "
@@ -138,11 +147,10 @@ DEFINITIONS: dict[str, str] = {
         "not one."
     ),
     "recommendation": (
-        "REPLACE: grade D on at least 10 deliveries judged (on time or late) in the 30 days, or flagged while below "
-        "its contract target with a worsening trend. REVIEW: grade C, a grade D on fewer than 10 deliveries (one "
-        "late parcel of a small supplier is too little evidence to replace it), flagged, or below its contract "
-        "target. KEEP: grade A or B and not flagged. A vendor without a score (no deliveries in the 30 days) is "
-        "REVIEW when flagged, else KEEP."
+        "From the grade alone, so the two cannot contradict: REPLACE: grade D on at least 10 deliveries judged (on "
+        "time or late) in the 30 days. REVIEW: grade C, or a grade D on fewer than 10 deliveries (one late parcel of "
+        "a small supplier is too little evidence to replace it). KEEP: grade A or B. A vendor without a grade (no "
+        "deliveries in the 30 days) is REVIEW when it caused 2 or more incidents in the 30 days, else KEEP."
     ),
     "service credit": (
         "credit_per_point x percentage points of 30-day on-time rate below ontime_target x monthly value "
@@ -203,8 +211,10 @@ class VendorReviewRow(BaseModel):
     responsiveness_score: float | None = Field(None, description="0..100.")
     score: float | None = Field(None, description="Weighted score 0..100.")
     grade: Grade | None = None
+    grade_note: str | None = Field(None, description="Why the grade is lower than the score's band, when it is.")
     trend: Literal["improving", "stable", "worsening"] | None = None
-    violations_30d: int = Field(description="Violation days in the 30 days.")
+    violations_30d: int = Field(description="Violation days in the 30 days (a day both late and low-quality once).")
+    flagged: bool = Field(False, description="Flagged by the weekly audit's rule: below contract, 3+ violation days.")
     incidents_30d: int = Field(0, description="Real incidents caused in the 30 days.")
     signals: list[Signal] = Field(default_factory=list, description="Performance signals (see definitions).")
     recommendation: Recommendation
@@ -419,14 +429,25 @@ def grade_of(score: float | None) -> Grade | None:
     return Grade.D
 
 
-def recommend(grade: Grade | None, signals: Iterable[Signal], trend: str | None, judged: int) -> Recommendation:
-    """KEEP, REVIEW or REPLACE by the rule in DEFINITIONS['recommendation'] (`judged`: deliveries on time or late)."""
-    found = set(signals)
-    flagged = bool(found & set(PERFORMANCE_SIGNALS))
-    below = Signal.BELOW_THRESHOLD in found
-    if (grade == Grade.D and judged >= MIN_REPLACE_DELIVERIES) or (flagged and below and trend == "worsening"):
+def rate_vendor(score: float | None, flagged: bool, trend: str | None) -> tuple[Grade | None, str | None]:
+    """The grade by DEFINITIONS['grade']: the score's band, capped for a flagged vendor; and why it was capped."""
+    grade = grade_of(score)
+    if grade is None or not flagged:
+        return grade, None
+    if trend == "worsening":
+        return Grade.D, None if grade == Grade.D else f"score {score:.0f} ({grade.value}); D: flagged and worsening"
+    if grade in (Grade.A, Grade.B):
+        return Grade.C, f"score {score:.0f} ({grade.value}); C at best: flagged"
+    return grade, None
+
+
+def recommend(grade: Grade | None, signals: Iterable[Signal], judged: int) -> Recommendation:
+    """KEEP, REVIEW or REPLACE from the grade (DEFINITIONS["recommendation"]); `judged`: deliveries on time or late."""
+    if grade == Grade.D and judged >= MIN_REPLACE_DELIVERIES:
         return Recommendation.REPLACE
-    if grade in (Grade.C, Grade.D) or flagged or below:
+    if grade in (Grade.C, Grade.D):
+        return Recommendation.REVIEW
+    if grade is None and Signal.INCIDENTS in set(signals):
         return Recommendation.REVIEW
     return Recommendation.KEEP
 
@@ -580,7 +601,7 @@ def score_vendors(
             "responsiveness": response_score(median),
         }
         score = weighted_score(components, weights)
-        grade = grade_of(score)
+        grade, grade_note = rate_vendor(score, s.flagged, s.trend)
         n_incidents = int(incidents_30.get(s.vendor_id, 0))
         signals = _signals(s, n_incidents)
         row = VendorReviewRow(
@@ -601,13 +622,17 @@ def score_vendors(
             responsiveness_score=components["responsiveness"],
             score=score,
             grade=grade,
+            grade_note=grade_note,
             trend=s.trend,
             violations_30d=s.violations_30d,
+            flagged=s.flagged,
             incidents_30d=n_incidents,
             signals=signals,
-            recommendation=recommend(grade, signals, s.trend, s.on_time + s.late),
+            recommendation=recommend(grade, signals, s.on_time + s.late),
         )
         section.scorecard.append(row)
+        if not row.flagged and row.recommendation != Recommendation.KEEP:
+            section.actions.append(_review_action(row))
     rank = {Recommendation.REPLACE: 0, Recommendation.REVIEW: 1, Recommendation.KEEP: 2}
     section.scorecard.sort(key=lambda r: (rank[r.recommendation], r.score if r.score is not None else 101, r.vendor))
     section.headlines = scorecard_headlines(section.scorecard)
@@ -634,6 +659,25 @@ def score_vendors(
     return section
 
 
+def _review_action(row: VendorReviewRow) -> Action:
+    """A vendor the review recommends looking at without it being flagged: its grade or the incidents it caused."""
+    why = [SIGNAL_TEXT[s] for s in row.signals if s in PERFORMANCE_SIGNALS]
+    if row.incidents_30d and Signal.INCIDENTS in row.signals:
+        why = [w if w != SIGNAL_TEXT[Signal.INCIDENTS] else f"caused {row.incidents_30d} incidents in 30 days"
+               for w in why]  # fmt: skip
+    grade = f"grade {row.grade.value} (score {row.score:.0f})" if row.grade and row.score is not None else "no grade"
+    return Action(
+        text=f"{row.recommendation.value.capitalize()} {row.vendor}: {grade}"
+        + (f", {', '.join(why)}" if why else "")
+        + "; not flagged (within its contract or without deliveries), so no breach notice.",
+        urgency=Urgency.IMPORTANT,
+        owner=row.owner,
+        source=f"vendor {row.vendor_id}",
+        section="scorecard",
+        kind="vendor_review",
+    )
+
+
 def _signals(s: VendorScore, incidents_30d: int) -> list[Signal]:
     signals: list[Signal] = []
     if s.violations_30d >= FLAG_VIOLATIONS:
@@ -650,7 +694,8 @@ def _signals(s: VendorScore, incidents_30d: int) -> list[Signal]:
 
 
 def is_flagged(row: VendorReviewRow) -> bool:
-    return any(s in PERFORMANCE_SIGNALS for s in row.signals)
+    """Flagged by the weekly audit's rule (the same vendors the audit and the brief count)."""
+    return row.flagged
 
 
 def scorecard_headlines(rows: list[VendorReviewRow]) -> list[Headline]:

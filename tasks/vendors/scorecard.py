@@ -43,7 +43,7 @@ class VendorScore(BaseModel):
     quality_target: Ratio = Field(description="Contracted share of units without defect.")
     below_threshold: bool = Field(description="On-time or quality rate below its contract target.")
     violations_30d: int = Field(
-        description="Violation days in the 30 days: late days plus quality days (a day that is both counts twice)."
+        description="Violation days in the 30 days: days that were a late day, a quality day or both (at most 30)."
     )
     late_days_30d: int = Field(description="Days in the 30 days on which the late share exceeded 1 - ontime_target.")
     quality_days_30d: int = Field(description="Days in the 30 days on which received units missed quality_target.")
@@ -108,7 +108,9 @@ class VendorSection(Section):
         default_factory=list,
         description="Violation days in the 30 days: flagged vendors first, newest first, at most 500 rows.",
     )
-    violations_total: int = Field(0, description="Violation days in the 30 days, all vendors (the log may show fewer).")
+    violations_total: int = Field(
+        0, description="Violation days (vendor-days) in the 30 days, all vendors (the log may show fewer)."
+    )
     renewals: list[Renewal] = Field(default_factory=list, description="Renewals and notice deadlines in 90 days.")
     chart: list[VendorChartPoint] = Field(default_factory=list, description="On-time rate vs target per vendor.")
     flagged_vendor_ids: list[str] = Field(
@@ -138,7 +140,8 @@ DEFINITIONS = {
         "the units received that day (empty defective_quantity = 0), or the deliveries received that day with "
         "quality_issue true exceed (1 - quality_target) x the deliveries received that day; a quality issue on a "
         "delivery not received by as_of does not count yet. A day that is "
-        "both a late day and a quality day counts as two violations. A day exactly at its allowance is not one."
+        "both a late day and a quality day is one violation day (the log lists both reasons), so a vendor has at "
+        "most 30 violation days in 30 days. A day exactly at its allowance is not one."
     ),
     "flagged": (
         "A vendor with 3 or more violation days in the 30 days ending as_of (one miss is noise, three is signal) "
@@ -150,7 +153,7 @@ DEFINITIONS = {
         "3 or more violation days in 30 days while on-time and quality rates still meet the contract: noted on the "
         "radar, not flagged."
     ),
-    "violations month to date": "Violation days dated from the first of as_of's month to as_of.",
+    "violations month to date": "Violation days dated from the first of as_of's month to as_of (once per day).",
     "trend": (
         "On-time rate of the 30 days ending as_of against the 30 days before, both judged with what was known at "
         "as_of: worsening if it fell by more than 2 points, improving if it rose by more than 2, else stable."
@@ -162,6 +165,11 @@ DEFINITIONS = {
         "days or its notice deadline is in [as_of, as_of + 90 days]. Deadline within 14 days: urgent."
     ),
 }
+
+
+def is_flagged(violation_days: int, below_threshold: bool) -> bool:
+    """The one rule that flags a vendor in every report (audit, brief, review, risks): DEFINITIONS['flagged']."""
+    return violation_days >= FLAG_VIOLATIONS and below_threshold
 
 
 def _pct(x: float | None) -> str:
@@ -235,7 +243,7 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
         if row["flagged"] or row["pattern"]:
             section.actions.append(_flag_action(row, str(vid), vendors, names))
 
-    section.violations_total = len(violations)
+    section.violations_total = len(violations[["vendor_id", "date"]].drop_duplicates())
     if len(violations):
         log = violations.assign(_flagged=violations["vendor_id"].isin(flagged_ids))
         log = log.sort_values(["_flagged", "date", "vendor_id", "kind"], ascending=[False, False, True, True])
@@ -419,10 +427,13 @@ def _score(
     in_mtd = (viol["date"] >= month_start).to_numpy()
     v30_codes = v30["code"].to_numpy(dtype="int64")
     is_late = (v30["kind"] == "late").to_numpy()
-    scores["viol30"] = np.bincount(v30_codes, minlength=n_vendors)
+    # A vendor-day that is both late and low-quality is one violation day: count distinct days, not log rows.
+    v30_days = v30[["code", "date"]].drop_duplicates()["code"].to_numpy(dtype="int64")
+    scores["viol30"] = np.bincount(v30_days, minlength=n_vendors)
     scores["late_days30"] = np.bincount(v30_codes[is_late], minlength=n_vendors)
     scores["quality_days30"] = np.bincount(v30_codes[~is_late], minlength=n_vendors)
-    scores["violmtd"] = np.bincount(viol["code"].to_numpy(dtype="int64")[in_mtd], minlength=n_vendors)
+    mtd_days = viol.loc[in_mtd, ["code", "date"]].drop_duplicates()["code"].to_numpy(dtype="int64")
+    scores["violmtd"] = np.bincount(mtd_days, minlength=n_vendors)
     v30["vendor_id"] = vendors.index.to_numpy()[v30_codes]
 
     def rate(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -440,7 +451,7 @@ def _score(
     trend[change > TREND_POINTS] = "improving"
     trend[change.isna()] = None
     scores["trend"] = trend
-    scores["flagged"] = (scores["viol30"] >= FLAG_VIOLATIONS) & scores["below"].astype(bool)
+    scores["flagged"] = [is_flagged(int(n), bool(b)) for n, b in zip(scores["viol30"], scores["below"], strict=True)]
     scores["pattern"] = (scores["viol30"] >= FLAG_VIOLATIONS) & ~scores["below"].astype(bool)
     scores = scores.sort_values(
         ["flagged", "below", "viol30", "vendor"], ascending=[False, False, False, True], kind="stable"

@@ -53,7 +53,7 @@ def test_first_run_finds_pack_and_registers_kpis_then_a_later_run_tests_the_chan
     plan = _section(report, "plan")
     assert [p["phase"] for p in plan["phases"]] == ["discovery", "analysis", "design", "implementation", "measurement"]
     assert {r["step"] for r in plan["dmaic"]} == {"define", "measure", "analyze", "improve", "control"}
-    saving = next(b for b in plan["benefits"] if b["unit"] == "hours per week")
+    saving = next(b for b in plan["benefits"] if b["unit"] == "case-hours of waiting per week")
     assert saving["value"] == pytest.approx(state["bottleneck_wait_per_week_hours"] / 2, abs=0.1)
     assert plan["target_lead_p50_hours"] < state["lead_p50_hours"]
     html = first.report_html.read_text(encoding="utf-8")

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tasks.coo.router import ROUTE_TOOL_NAME, Skill, extract_figures, route, route_with_rules
+from tasks.coo.router import (
+    ROUTE_TOOL_NAME,
+    UNCLEAR_QUESTIONS,
+    Skill,
+    decision_lines,
+    extract_figures,
+    route,
+    route_with_rules,
+)
 from tasks.reporting.narrative import BUDGETS, ClaudeNarrator, TemplateNarrator, UsageLog
 from tests.standins.anthropic_api import API_KEY, ROUTE_ANSWER, AnthropicStandIn
 
@@ -54,9 +62,23 @@ def test_figures_roles_and_units() -> None:
     assert [f.role for f in extract_figures("Achieve 95% SLA compliance")] == ["target"]
 
 
-def test_no_vocabulary_word_measures_first() -> None:
-    decision = route_with_rules("hello there")
-    assert decision.skill == Skill.PERFORMANCE_METRICS and decision.confidence == 0.25
+def test_no_vocabulary_word_is_unclear_and_asks_first() -> None:
+    decision = route_with_rules("hello")
+    # No skill's word appears: confidence 0.25 < 0.5 -> unclear; performance metrics is only the best guess.
+    assert (decision.outcome, decision.unclear, decision.confidence) == ("unclear", True, 0.25)
+    assert decision.skill == Skill.PERFORMANCE_METRICS
+    assert decision.clarifying_questions[: len(UNCLEAR_QUESTIONS)] == list(UNCLEAR_QUESTIONS)
+    [line] = decision_lines(decision)
+    assert line == "Unclear, judged by the keyword rules (confidence 25%): ask the questions first."
+
+
+def test_a_tie_between_two_skills_is_not_unclear_but_below_half_is() -> None:
+    # 'vendor' scores 2 for risk management, 'kpi' 2 for performance metrics: 2 / 4 = 0.5, at the threshold -> routed.
+    tie = route_with_rules("vendor kpi")
+    assert (tie.confidence, tie.outcome) == (0.5, "routed")
+    # Adding 'project' (1 for project management): 2 / (2 + 2 + 1) = 0.4 < 0.5 -> unclear.
+    three = route_with_rules("vendor project kpi")
+    assert (three.confidence, three.outcome) == (0.4, "unclear")
 
 
 # -- Claude -----------------------------------------------------------------------------------------------------------

@@ -127,16 +127,19 @@ def test_counts_response_times_share_and_repeats() -> None:
     assert headline(section, "incidents.week.third_party_share") == pytest.approx(0.25)
     assert headline(section, "incidents.month_to_date.third_party_share") == pytest.approx(0.2)
 
-    # A2 repeats A1 (pay, db-pool, two days earlier); the pair is a cluster naming vendor V1.
+    # A2 repeats A1 (pay, db-pool, two days earlier); only A2 names vendor V1: 1 of 2 is not more than half, so the
+    # cluster is a problem record that says which incident names V1, not a vendor review.
     assert headline(section, "incidents.week.repeats") == 1
     assert [(r.incident_id, r.previous_incident_id) for r in section.repeats] == [("A2", "A1")]
     [cluster] = section.repeat_clusters
     assert (cluster.service, cluster.root_cause, cluster.incidents) == ("pay", "db-pool", 2)
-    assert (cluster.vendor_ids, cluster.incident_ids) == ("V1", "A1;A2")
+    assert (cluster.vendor_ids, cluster.incident_ids, cluster.vendor_incidents) == ("V1", "A1;A2", "V1: 1 of 2")
+    assert cluster.vendor_share == pytest.approx(0.5)
     [action] = section.actions
+    assert "vendor named on V1: 1 of 2 only" in action.text
     assert (action.urgency, action.kind, action.owner, action.source) == (
         Urgency.IMPORTANT,
-        "repeat_vendor_review",
+        "repeat_problem_management",
         "payments-oncall",
         "incident A2",
     )
@@ -194,6 +197,7 @@ def test_point_in_time_later_export_gives_the_same_audit() -> None:
     # B1 is left out of MTTA and MTTR (1 of 2 incidents in the week).
     week_all = next(r for r in from_later.response_times if r.scope == "week" and r.severity == "all")
     assert (week_all.not_acknowledged, week_all.unresolved, week_all.mttr_median_hours) == (1, 1, 2.0)
+    assert week_all.oldest_unresolved_hours == 26.0
 
 
 def test_mtbf_merges_overlapping_downtime_and_clips_to_the_window() -> None:
@@ -396,3 +400,53 @@ def test_missing_or_empty_incidents() -> None:
     assert headline(empty, "incidents.week.mttr_median_hours") is None
     assert headline(empty, "incidents.week.third_party_share") is None
     assert empty.actions == [] and empty.note
+
+
+def test_a_cluster_names_a_vendor_only_for_the_incidents_that_carry_it() -> None:
+    # 5 incidents on erp with cause 'batch' in the 30 days; only C1 names V3 -> "V3: 1 of 5" (20%), a problem
+    # record. 3 incidents on wms with cause 'scanner', 2 naming V7 -> 2 of 3 (67%) > half -> a vendor review.
+    rows = [
+        inc(f"C{n}", "erp", "SEV3", f"2026-03-0{n} 10:00", root_cause="batch", vendor_id="V3" if n == 1 else None)
+        for n in range(1, 6)
+    ] + [
+        inc(f"W{n}", "wms", "SEV3", f"2026-03-0{n} 12:00", root_cause="scanner", vendor_id="V7" if n < 3 else None)
+        for n in range(1, 4)
+    ]
+    section = compute_incidents(frame("incidents", rows), None, PERIOD)
+    clusters = {c.service: c for c in section.repeat_clusters}
+    assert (clusters["erp"].vendor_incidents, clusters["erp"].vendor_share) == ("V3: 1 of 5", pytest.approx(0.2))
+    assert (clusters["wms"].vendor_incidents, clusters["wms"].vendor_share) == ("V7: 2 of 3", pytest.approx(2 / 3))
+    kinds = {a.text.split(":")[0]: a.kind for a in section.actions}
+    assert kinds == {
+        "Open a problem record for 'batch' on erp": "repeat_problem_management",
+        "Review vendor V7 with them": "repeat_vendor_review",
+    }
+    erp = next(a for a in section.actions if a.kind == "repeat_problem_management")
+    assert "vendor named on V3: 1 of 5 only" in erp.text and "Review vendor V3" not in erp.text
+
+
+def test_open_incident_claims_only_what_the_export_carries() -> None:
+    # No acknowledged_at or mitigated_at anywhere in the export: D1 (SEV1, open since 2026-03-08 12:00, 12 h at the
+    # end) is neither "not acknowledged" nor "not mitigated": the action says the fields are not in the export.
+    bare = frame("incidents", [inc("D1", "pay", "SEV1", "2026-03-08 12:00")])
+    section = compute_incidents(bare, None, PERIOD)
+    [row] = section.open_major
+    assert (row.age_hours, row.acknowledged, row.mitigated) == (12.0, None, None)
+    # No root cause in the export either: repeats are unknown (None), not 0, and the section says why.
+    assert headline(section, "incidents.week.repeats") is None
+    assert "root cause is not in the export" in (section.note or "")
+    [action] = section.actions
+    assert action.text == (
+        "Drive SEV1 D1 on pay to resolution: open 12 h (acknowledgement and mitigation times are not in the export)."
+    )
+    # With the columns filled for another incident (D0), D1's missing times are real facts.
+    filled = frame(
+        "incidents",
+        [
+            inc("D0", "pay", "SEV3", "2026-03-07 10:00", acknowledged_at="2026-03-07 10:05",
+                mitigated_at="2026-03-07 10:30", resolved_at="2026-03-07 11:00"),
+            inc("D1", "pay", "SEV1", "2026-03-08 12:00"),
+        ],
+    )  # fmt: skip
+    [action] = [a for a in compute_incidents(filled, None, PERIOD).actions if a.kind == "open_major_incident"]
+    assert action.text.endswith("open 12 h, customer impact not yet mitigated, not acknowledged.")

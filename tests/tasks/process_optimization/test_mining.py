@@ -81,7 +81,8 @@ def test_bottleneck_value_stream_and_action() -> None:
     assert b.week_wait_hours == 8.0  # O1 2 + O2 0 + O3 6
     (a,) = s.actions
     assert a.urgency == Urgency.IMPORTANT and a.owner is None and a.source == f"process {OF}"
-    assert "ship waits 2.5 h on average" in a.text and "saves 4 hours per week" in a.text  # 8 / 2
+    assert "ship waits 2.5 h on average" in a.text and "cuts 4 case-hours of waiting per week" in a.text  # 8 / 2
+    assert "half of the 8 h cases waited before it this week" in a.text and "not staff time" in a.text
 
     vs = [
         (

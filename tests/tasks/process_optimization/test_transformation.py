@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from opsflow.findings import Urgency
@@ -18,6 +19,7 @@ from tasks.process_optimization.transformation import (
     proposed_kpis,
     resolve_baseline,
     transformation_charts,
+    transformation_summary,
 )
 from tests.helpers import event_log
 
@@ -149,3 +151,42 @@ def test_unknown_process_and_missing_dataset() -> None:
     assert improvement_plan(s, None, PERIOD.as_of).note is not None
     missing = current_state(process_log(None, OF), PERIOD)
     assert missing.available is False
+
+
+def test_a_plan_that_falls_short_of_its_target_says_by_how_much() -> None:
+    s = state()
+    # Target 4.5 h (9 h halved); the plan's scenario (ship wait halved) reaches 8 h: 8 - 4.5 = 3.5 h short.
+    halved = baseline_from_state(s, PERIOD.as_of, target_reduction=0.5)
+    assert halved is not None
+    plan = improvement_plan(s, halved, PERIOD.as_of, owner="Lukas Fischer")
+    assert (plan.scenario_lead_p50_hours, plan.target_shortfall_hours) == (8.0, 3.5)
+    gap = next(r for r in plan.dmaic if r.topic == "gap to target")
+    assert gap.detail.startswith("The plan falls short: its scenario reaches 8.0 h median lead time against the 4.5 h")
+    assert "3.5 h short" in gap.detail
+    summary = transformation_summary(s, plan, None)
+    assert "The plan falls short: its scenario reaches 8.0 h, 3.5 h above the target." in summary
+    # The benefit is waiting time in case-hours (4.5 h of wait per week before ship, halved), not staff time.
+    assert "cuts 2 case-hours of waiting per week (not staff time)" in summary
+    assert next(b.unit for b in plan.benefits if b.benefit == "waiting before ship halved") == (
+        "case-hours of waiting per week"
+    )
+    # The default target is the scenario itself: no shortfall, no gap row.
+    default = improvement_plan(s, baseline_from_state(s, PERIOD.as_of), PERIOD.as_of)
+    assert default.target_shortfall_hours is None and all(r.topic != "gap to target" for r in default.dmaic)
+
+
+def test_carrier_transit_marked_as_not_work_is_lead_time_not_process_time() -> None:
+    rows = [
+        # One case: pick 08:00-10:00 (work), then deliver 11:00-21:00 by the carrier, marked work = false.
+        dict(case_id="T1", process=OF, activity="pick", started_at="2025-07-01T08:00Z", ended_at="2025-07-01T10:00Z"),
+        dict(case_id="T1", process=OF, activity="deliver", started_at="2025-07-01T11:00Z",
+             ended_at="2025-07-01T21:00Z"),
+    ]  # fmt: skip
+    log = event_log(rows)
+    unmarked = current_state(process_log(log, OF), PERIOD, window_days=14)
+    # Without the marker: lead 13 h, process 2 + 10 = 12 h -> PCE 12 / 13.
+    assert unmarked.pce == pytest.approx(12 / 13, abs=1e-4)
+    log["work"] = pd.array([pd.NA, False], dtype="boolean")
+    marked = current_state(process_log(log, OF), PERIOD, window_days=14)
+    # Transit marked: process 2 h of the 13 h lead -> PCE 2 / 13; lead time unchanged.
+    assert marked.pce == pytest.approx(2 / 13, abs=1e-4) and marked.lead_p50_hours == unmarked.lead_p50_hours == 13

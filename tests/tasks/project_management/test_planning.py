@@ -185,3 +185,15 @@ def test_success_kpis() -> None:
 def test_initiative_risk_is_a_table_row() -> None:
     row = initiative_risk(_rated(3, 4, Treatment.TRANSFER, backup_vendor="V9"), "V1", ["B"])
     assert isinstance(row, InitiativeRisk) and row.backup_vendor == "V9" and row.touches == "B"
+
+
+def test_direction_words_match_the_sign_of_the_p80_change() -> None:
+    from tasks.project_management.planning import treatment_effect
+
+    # Untreated P80 at 163.3 days, treated at 100.0: the finish moves 63.3 days earlier, said as "earlier", not +63.3.
+    assert treatment_effect(163.3, 100.0) == (
+        "bring the P80 finish 63.3 days earlier against an untreated plan (163.3 days to the P80 finish)"
+    )
+    # Treated at 105.5 against 100: 5.5 days later.
+    assert treatment_effect(100.0, 105.5).startswith("push the P80 finish 5.5 days later against an untreated plan")
+    assert treatment_effect(80.0, 80.0).startswith("leave the P80 finish where it is")

@@ -197,3 +197,44 @@ def test_repeat_needs_two_major_incidents() -> None:
     (found,) = compute_risks(register, frame("incidents", rows), None, PERIOD, set()).contradictions
     assert "2 with root cause 'dns' within 30 days" in found.evidence
     assert (found.suggested_likelihood, found.suggested_score) == (3, 12)
+
+
+def test_evidence_changes_a_risk_only_when_it_matches_what_the_risk_is_about() -> None:
+    # S1 (Checkout) had 4 major outages in the year (implied likelihood 4), none a security incident; V2 caused 4
+    # major incidents (implied 4) and is flagged. Every risk below is rated 1 or 2, so an unmatched rule would flag
+    # them all (4 >= 1 + 2).
+    rows = [incident(f"O{i}", "S1", f"2024-0{i}-10T10:00Z", "deploy-regression", vendor_id="V2") for i in range(1, 5)]
+    rows.append(incident("X1", "S2", "2024-05-10T10:00Z", "security-intrusion"))  # 1 security incident: implied 2
+
+    def named(rid: str, li: int, im: int, **kw: Any) -> dict[str, Any]:
+        return dict(risk_id=rid, likelihood=li, impact=im, status="open", **kw)
+
+    risks = frame(
+        "risks",
+        [
+            named("A", 2, 4, title="Checkout outage blocks orders", category="technology", linked_service="S1"),
+            named("B", 1, 5, title="Unpatched vulnerability in Checkout is exploited", category="technology",
+                 linked_service="S1"),
+            named("C", 1, 5, title="Vendor Two becomes insolvent", category="vendor", linked_vendor="V2"),
+            named("D", 2, 3, title="Vendor Two raises prices above budget", category="vendor", linked_vendor="V2"),
+            named("E", 1, 4, title="Vendor Two misses delivery promises", category="vendor", linked_vendor="V2"),
+            named("F", 1, 4, title="Single engineer knows how to recover Checkout", category="technology",
+                 linked_service="S1"),
+            named("G", 1, 5, title="Storage data breach exposes customer data", category="technology",
+                 linked_service="S2"),
+        ],
+    )  # fmt: skip
+    section = compute_risks(risks, frame("incidents", rows), services(), PERIOD, {"V2"})
+    found = {c.risk_id: c for c in section.contradictions}
+    # A: availability risk on S1, 4 outages -> 4 >= 2 + 2. E: vendor performance, V2 flagged and 4 incidents -> 4.
+    # B (security) has no security incident on S1; C and D (solvency, prices) and F (key person) take no incident
+    # or delivery evidence; G: 1 security incident on S2 -> implied 2 < 1 + 2.
+    assert set(found) == {"A", "E"}
+    assert found["A"].evidence.startswith("availability risk: 4 SEV1/SEV2 incidents on service Checkout")
+    assert found["E"].suggested_likelihood == 4 and found["E"].evidence.startswith("vendor performance risk:")
+    # Two more security incidents on S2 (3 in all -> implied 3 >= 1 + 2) make G a contradiction, and only G.
+    rows += [incident(f"X{i}", "S2", f"2024-0{i}-12T10:00Z", "phishing") for i in (2, 3)]
+    section = compute_risks(risks, frame("incidents", rows), services(), PERIOD, {"V2"})
+    found = {c.risk_id: c for c in section.contradictions}
+    assert set(found) == {"A", "E", "G"} and found["G"].suggested_likelihood == 3
+    assert found["G"].evidence.startswith("security risk: 3 SEV1/SEV2 security incidents on service Storage")

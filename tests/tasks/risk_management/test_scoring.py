@@ -194,3 +194,27 @@ def test_assessment_kpis_follow_weekly_audit_figures() -> None:
     assert all(
         k.target == 0.0 and k.direction == "decrease" and k.source_flow == "risk-assessment" for k in kpis.values()
     )
+
+
+def test_a_rising_likelihood_never_weakens_the_treatment() -> None:
+    risks = frame(
+        "risks",
+        [
+            # R-0097 on the sample: rated 2 x 4 = 8 with "avoid"; evidence 3 -> 12: the rule alone says mitigate
+            # (8..14 with impact 4), weaker than avoid: avoid is kept.
+            _risk("R1", 2, 4, category="technology", treatment="avoid"),
+            # Rated 1 x 3 = 3 "mitigate", evidence 2 -> 6 < 8: the rule says accept; mitigate is kept.
+            _risk("R2", 1, 3, treatment="mitigate"),
+            # Not raised (no evidence): the rule's treatment, accept, even though the register says avoid.
+            _risk("R3", 1, 3, treatment="avoid"),
+            # Raised 1 -> 5 with impact 4 = 20: the rule's avoid is stronger than the register's accept.
+            _risk("R4", 1, 4, treatment="accept"),
+        ],
+    )
+    rated = {r.risk_id: r for r in rate_register(risks, _evidence(("R1", 3, 4), ("R2", 2, 3), ("R4", 5, 4)), None)}
+    assert {k: (r.score, r.treatment) for k, r in rated.items()} == {
+        "R1": (12, Treatment.AVOID),
+        "R2": (6, Treatment.MITIGATE),
+        "R3": (3, Treatment.ACCEPT),
+        "R4": (20, Treatment.AVOID),
+    }

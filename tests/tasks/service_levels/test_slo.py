@@ -180,7 +180,19 @@ def test_error_budget_bands_run_out_dates_and_actions() -> None:
     assert headline(section, "sla.error_budget.at_risk") == 4
     actions = {a.source: a for a in section.actions}
     assert set(actions) == {"sla uptime/db", "sla orders/api", "sla orders/web", "sla orders/db"}
-    assert all(a.urgency == Urgency.URGENT and a.kind == "sla_breach_imminent" for a in actions.values())
+    # SLO status: uptime/db and orders/db exhausted -> breached; orders/web runs out in 6 days -> breach imminent;
+    # orders/api (at risk, but runs out in 7.5 days, after the 7) -> ok, its budget low is important, not urgent.
+    statuses = {(b.category, b.service): b.slo_status for b in section.error_budgets}
+    assert statuses == {("uptime", "api"): "ok", ("uptime", "db"): "breached", ("uptime", "web"): "ok",
+                        ("orders", "api"): "ok", ("orders", "web"): "breach imminent",
+                        ("orders", "db"): "breached", ("orders", "edge"): "ok"}  # fmt: skip
+    kinds = {src: (a.kind, a.urgency) for src, a in actions.items()}
+    assert kinds == {"sla uptime/db": ("sla_breached", Urgency.URGENT),
+                     "sla orders/db": ("sla_breached", Urgency.URGENT),
+                     "sla orders/web": ("sla_breach_imminent", Urgency.URGENT),
+                     "sla orders/api": ("sla_budget_low", Urgency.IMPORTANT)}  # fmt: skip
+    assert actions["sla uptime/db"].text.startswith("SLA breached on uptime / db: error budget exhausted (150%")
+    assert (headline(section, "sla.breached"), headline(section, "sla.breach_imminent")) == (2, 1)
     assert (actions["sla orders/api"].owner, actions["sla orders/api"].due) == ("platform", date(2026, 3, 16))
     assert actions["sla orders/web"].owner == "web-team"
     assert actions["sla orders/db"].owner is None
@@ -208,3 +220,19 @@ def test_missing_or_empty_sla_events() -> None:
     assert headline(empty, "sla.week.compliance") is None
     assert headline(empty, "sla.error_budget.at_risk") == 0
     assert empty.actions == [] and empty.error_budgets == [] and empty.note
+
+
+def test_an_exhausted_budget_burning_at_zero_is_breached_not_imminent() -> None:
+    # checkout, objective 0.9 (a = 0.1): 30 days: 20 events, 5 failed, all before the week -> e30 = 0.25,
+    # consumed 0.25 / 0.1 = 2.5 (250%), remaining -1.5; this week 10 events, 0 failed -> burn 0.0x.
+    # Exhausted whatever the burn rate: "breached", and the action says so (not "breach imminent").
+    log = [
+        *flags("uptime", "checkout", 0.9, "2026-02-20 10:00", 10, 5),
+        *flags("uptime", "checkout", 0.9, "2026-03-03 10:00", 10, 0),
+    ]
+    section = compute_sla(frame("sla_events", log), PERIOD)
+    [b] = section.error_budgets
+    assert (b.events_30d, b.failed_30d, b.burn_rate, b.status) == (20, 5, 0.0, "exhausted")
+    assert b.budget_consumed == pytest.approx(2.5) and b.slo_status == "breached"
+    [action] = section.actions
+    assert action.kind == "sla_breached" and "imminent" not in action.text and "0.0x this week" in action.text

@@ -266,11 +266,11 @@ def test_one_delivery_a_day_vendor_with_three_late_is_flagged() -> None:
     assert compute_vendors(vendor, frame("vendor_deliveries", rows), PERIOD).flagged_vendor_ids == []
 
 
-def test_quality_days_pool_the_day_and_a_day_can_count_twice() -> None:
+def test_quality_days_pool_the_day_and_a_late_and_quality_day_counts_once() -> None:
     # Targets: on time 0.9, quality 0.98.
     rows = [
         # 06-10: X and Y due; X arrives 06-12 (2 days late): 1 of 2 late > 0.1 x 2 = 0.2 -> late day.
-        #        Y received 06-10 with a quality issue -> quality day. The same day counts twice.
+        #        Y received 06-10 with a quality issue -> quality day. The same day is one violation day.
         dict(delivery_id="X", vendor_id="Q", promised_date="2024-06-10", delivered_date="2024-06-12", quantity=100),
         dict(delivery_id="Y", vendor_id="Q", promised_date="2024-06-10", delivered_date="2024-06-10", quantity=10,
              quality_issue=True),
@@ -290,8 +290,9 @@ def test_quality_days_pool_the_day_and_a_day_can_count_twice() -> None:
     ]  # fmt: skip
     section = compute_vendors(frame("vendors", [day_vendor("Q", 0.9, 0.98)]), frame("vendor_deliveries", rows), PERIOD)
     q = section.scorecard[0]
-    # 06-10 late + 06-10 quality + 06-22 quality = 3 -> flagged.
-    assert (q.violations_30d, q.late_days_30d, q.quality_days_30d, q.flagged) == (3, 1, 2, True)
+    # Days: 06-10 (late and quality) + 06-22 (quality) = 2 violation days, though 3 log rows -> not flagged (< 3).
+    assert (q.violations_30d, q.late_days_30d, q.quality_days_30d, q.flagged) == (2, 1, 2, False)
+    assert section.violations_total == 2
     log = [(v.date, v.kind, v.example_delivery_id) for v in section.violation_log]
     assert log == [(date(2024, 6, 22), "quality", "W1"), (date(2024, 6, 10), "late", "X"),
                    (date(2024, 6, 10), "quality", "Y")]  # fmt: skip
@@ -302,3 +303,19 @@ def test_quality_days_pool_the_day_and_a_day_can_count_twice() -> None:
     # The quality rate is still per unit over deliveries received: X 100, Y 10, Z1+Z2 200, W1+W2 200, V0-V9 10
     # = 520 units, 3 + 3 + 2 = 8 defective -> 1 - 8/520.
     assert q.quality_rate == pytest.approx(1 - 8 / 520)
+
+
+def test_violation_days_never_exceed_the_days_in_the_window() -> None:
+    # One delivery promised each day 06-01..06-30, each with a quality issue; D01..D29 arrive the next day (late),
+    # D30 arrives on its day 06-30 (on time). Late days: promised 06-01..06-29 = 29 (1 of 1 late > 0.1 x 1).
+    # Quality days: received 06-02..06-30 = 29 distinct days (06-30 has D29 and D30, 2 issues > 0.02 x 2).
+    # Counted once per day: 06-01 (late only) .. 06-30 = 30 violation days, not 29 + 29 = 58; month to date the same.
+    rows = [
+        dict(delivery_id=f"D{day:02d}", vendor_id="Q", promised_date=f"2024-06-{day:02d}",
+             delivered_date=f"2024-06-{day + 1:02d}" if day < 30 else "2024-06-30", quantity=10, quality_issue=True)
+        for day in range(1, 31)
+    ]  # fmt: skip
+    section = compute_vendors(frame("vendors", [day_vendor("Q", 0.9, 0.98)]), frame("vendor_deliveries", rows), PERIOD)
+    q = section.scorecard[0]
+    assert (q.late_days_30d, q.quality_days_30d, q.violations_30d, q.violations_mtd) == (29, 29, 30, 30)
+    assert section.violations_total == 30 and q.flagged
