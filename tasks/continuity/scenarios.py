@@ -16,10 +16,9 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import yaml
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from opsflow.tasking import compute_task, io_task
 from tasks.continuity.probes import ProbeResult, ProbeSpec, check_all, wait_until_healthy
 
 FLOW = "contingency-drill"
@@ -559,8 +558,6 @@ def write_sample_drills(workspace: Path) -> list[Path]:
     return paths
 
 
-load_scenarios_task = task(name="load_scenarios", cache_policy=NO_CACHE)(load_scenarios)
-run_drill_task = task(name="run_drill", cache_policy=NO_CACHE)(run_drill)
-record_drill_incident_task = task(
-    name="record_drill_incident", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
-)(record_drill_incident)
+load_scenarios_task = compute_task(load_scenarios, name="load_scenarios")
+run_drill_task = compute_task(run_drill, name="run_drill")
+record_drill_incident_task = io_task(record_drill_incident, name="record_drill_incident")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from opsflow.findings import Action, FocusItem, FocusSection, Headline, LeftOutRow, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 LEVELS: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.IMPORTANT, Urgency.ON_RADAR)
 
@@ -167,4 +165,4 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
     )
 
 
-build_focus_task = task(name="build_focus", cache_policy=NO_CACHE)(build_focus)
+build_focus_task = compute_task(build_focus, name="build_focus")
