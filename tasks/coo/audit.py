@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from opsflow.config import WorkspaceConfig
 from opsflow.findings import Action, FocusSection, Headline, Section
+from opsflow.handoff import as_is
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
 from opsflow.settings import get_settings
@@ -81,3 +82,10 @@ def focus_actions(focus: FocusSection) -> list[Action]:
 
 load_previous_audit_task = io_task(load_previous_audit, name="load_previous_audit")
 write_summary_task = compute_task(write_summary, name="write_summary")
+
+
+def audit_summary(
+    sections: list[Section], focus: FocusSection, period: Period, narrator: Narrator, usage: UsageLog
+) -> Narrative:
+    """The executive summary by its task, the finished sections and focus handed over as they are."""
+    return write_summary_task(as_is(sections), as_is(focus), period, narrator, usage)

@@ -7,6 +7,7 @@ from typing import Any
 
 from opsflow.charts import grouped_bar_chart, heatmap_5x5, line_chart
 from opsflow.findings import Section
+from opsflow.handoff import as_is
 from opsflow.tasking import compute_task
 
 SECTION_CHARTS = {
@@ -72,3 +73,8 @@ def _burndown_chart(projects: Section, burndown: list[Any]) -> bytes:
 
 
 build_audit_charts_task = compute_task(build_audit_charts, name="draw_charts")
+
+
+def audit_charts(sections: list[Section]) -> dict[str, bytes]:
+    """The audit's charts drawn by their task, the finished sections handed over as they are."""
+    return build_audit_charts_task(as_is(sections))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from opsflow.findings import Action, FocusItem, FocusSection, Headline, LeftOutRow, Section, Urgency
+from opsflow.handoff import as_is
 from opsflow.period import Period
 from opsflow.tasking import compute_task
 
@@ -166,3 +167,8 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
 
 
 build_focus_task = compute_task(build_focus, name="build_focus")
+
+
+def focus_on(sections: list[Section], period: Period) -> FocusSection:
+    """The focus list of a run's finished sections (handed to the task as they are: Prefect need not walk them)."""
+    return build_focus_task(as_is(sections), period)

@@ -543,3 +543,13 @@ suggest_from_history_task = compute_task(suggest_from_history, name="suggest_ris
 assess_register_task = compute_task(assess_register, name="assess_register")
 assessment_charts_task = compute_task(assessment_charts, name="draw_assessment_charts")
 load_previous_assessment_task = io_task(load_previous_assessment, name="load_previous_assessment")
+
+
+def assessment_counts(section: RiskAssessmentSection) -> dict[str, int]:
+    """The assessment in four counts: open risks, ratings the evidence raised, high risks before and after it."""
+    figures = {h.key: h.value for h in section.headlines}
+    return {
+        name: int(figures.get(f"risk_assessment.{key}") or 0)  # type: ignore[arg-type]
+        for name, key in (("open_risks", "open"), ("rerated", "rerated"), ("high_before", "high_before"),
+                          ("high_after", "high_after"))
+    }  # fmt: skip
