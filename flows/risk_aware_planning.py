@@ -20,11 +20,8 @@ from tasks.project_management.planning import (
     Initiative,
     InitiativeError,
     plan_period_key,
-    previous_plan_task,
     resolve_initiative,
-    slack_headlines,
 )
-from tasks.reporting.present import attach_previous
 from tasks.run.skeleton import deliver, prepare_run, publish
 
 ARTIFACT_TABLES = [("schedule", "forecast"), ("schedule", "plan"), ("initiative_risks", "risks")]
@@ -83,9 +80,8 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         initiative = resolve_initiative(run.workspace, params.initiative, params.initiative_file)
     except InitiativeError as exc:
         return run.fail(f"{FLOW} stopped: {exc}", exc)
-    planned = plan_initiative(run.data, initiative, period, params.iterations, params.seed, run.stage)
+    planned = plan_initiative(run.data, initiative, period, params.iterations, params.seed, run.history, run.stage)
     registered = register_kpis_task(run.history, planned.kpis)
-    attach_previous(planned.sections, previous_plan_task(run.history, initiative, period.as_of))
     summary = run.narrate("planning", planned.sections, planned.facts(), planned.template_summary)
     published = publish(
         run,
@@ -101,8 +97,7 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         focus_title="Decisions for the plan",
         section_charts=SECTION_CHARTS,
     )
-    headlines, actions = slack_headlines(planned.sections), focus_actions(planned.focus)
-    delivered = deliver(run, published, params.post_to_slack, headlines, actions)
+    delivered = deliver(run, published, params.post_to_slack, planned.headlines(), focus_actions(planned.focus))
     return RiskAwarePlanningResult(
         initiative=initiative.name,
         as_of=period.as_of,

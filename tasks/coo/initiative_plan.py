@@ -8,7 +8,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from opsflow.datasets import OpsData
-from opsflow.findings import FocusSection, Section
+from opsflow.findings import FocusSection, Headline, Section
+from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.coo.focus import focus_on
 from tasks.coo.sections import risk_evidence
@@ -22,13 +23,16 @@ from tasks.project_management.planning import (
     identify_risks_task,
     planning_charts_task,
     planning_facts,
+    previous_plan_task,
     risk_section_task,
     schedule_section_task,
+    slack_headlines,
     success_kpis_task,
     task_starts,
     template_planning_summary,
 )
 from tasks.project_management.schedule import CpmResult, Simulation, critical_path_task, days_available, simulate_task
+from tasks.reporting.present import attach_previous
 
 
 @dataclass
@@ -62,6 +66,10 @@ class InitiativePlan:
         """Days to finish at P50, P80 and P95, and the chance of making the deadline."""
         return self.sim.model_dump(include={"p50_days", "p80_days", "p95_days", "on_time_probability"})
 
+    def headlines(self) -> list[Headline]:
+        """The figures for the Slack post."""
+        return slack_headlines(self.sections)
+
     def mitigation_tasks(self) -> list[str]:
         return [t.id for t in self.plan.tasks if t.kind == "mitigation"]
 
@@ -72,10 +80,11 @@ def plan_initiative(
     period: Period,
     iterations: int,
     seed: int,
+    history: HistoryStore,
     stage: Callable[[str], AbstractContextManager[None]],
 ) -> InitiativePlan:
-    """Every step of the plan; the two simulations (as treated, as if untreated) timed as the run's `stage`
-    "simulate"."""
+    """Every step of the plan, compared with the initiative's previous plan in `history`; the two simulations (as
+    treated, as if untreated) timed as the run's `stage` "simulate"."""
     start = initiative.start_on(period.as_of)
     vendors, evidence = risk_evidence(data, period)
     risks = identify_risks_task(initiative, data, evidence, vendors, period)
@@ -91,4 +100,5 @@ def plan_initiative(
     kpis, metrics = success_kpis_task(initiative, sim, figures, period.as_of)
     sections: list[Section] = [schedule, risks_section, metrics]
     focus = focus_on(sections, period)
+    attach_previous(sections, previous_plan_task(history, initiative, period.as_of))
     return InitiativePlan(initiative, period, plan, cpm, sim, untreated, risks_section, sections, focus, kpis)
