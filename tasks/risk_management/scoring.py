@@ -548,8 +548,5 @@ load_previous_assessment_task = io_task(load_previous_assessment, name="load_pre
 def assessment_counts(section: RiskAssessmentSection) -> dict[str, int]:
     """The assessment in four counts: open risks, ratings the evidence raised, high risks before and after it."""
     figures = {h.key: h.value for h in section.headlines}
-    return {
-        name: int(figures.get(f"risk_assessment.{key}") or 0)  # type: ignore[arg-type]
-        for name, key in (("open_risks", "open"), ("rerated", "rerated"), ("high_before", "high_before"),
-                          ("high_after", "high_after"))
-    }  # fmt: skip
+    names = {"open_risks": "open", "rerated": "rerated", "high_before": "high_before", "high_after": "high_after"}
+    return {name: int(figures.get(f"risk_assessment.{key}") or 0) for name, key in names.items()}

@@ -24,7 +24,7 @@ from tasks.coo.summary import summary_figures
 from tasks.data.prepare import WorkspaceData, load_workspace_data, not_usable
 from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
-from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate_task, narrator_from_settings
+from tasks.reporting.narrative import Narrative, Narrator, UsageLog, Use, narrate_task, narrator_from_settings
 from tasks.reporting.report import (
     FlowReport,
     new_report,
@@ -79,7 +79,7 @@ class Run:
         return self._narrator
 
     def narrate(
-        self, kind: str, sections: list[Section], facts: list[str], template: Callable[..., str], *args: Any
+        self, kind: Use, sections: list[Section], facts: list[str], template: Callable[..., str], *args: Any
     ) -> Narrative:
         """The run's summary of `sections`: Claude's from their figures and `facts` when configured and grounded,
         else `template(*args)`."""
