@@ -91,13 +91,16 @@ class Run:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a block as its own stage (a drill, a simulation) rather than as part of "compute"."""
+        """Time a block as its own stage (a drill, a simulation) rather than as part of "compute"; after `publish`
+        (a flow's own delivery) it is simply that stage."""
+        computing = self._compute_since is not None
         self._end_compute()
         try:
             with self.timer(name):
                 yield
         finally:
-            self._compute_since = time.perf_counter()
+            if computing:
+                self._compute_since = time.perf_counter()
 
     def _end_compute(self) -> None:
         if self._compute_since is not None:

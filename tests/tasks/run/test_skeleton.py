@@ -33,6 +33,12 @@ def test_compute_is_the_time_between_stages_less_the_named_ones(monkeypatch: pyt
     run._end_compute()  # a second end adds nothing: the lap is closed
     # compute: 0 -> 2 (before the drill) + 5 -> 6.5 (after it) = 3.5 s; drill: 2 -> 5 = 3 s
     assert run.timer.seconds == {"compute": 3.5, "drill": 3.0}
+    with run.stage("deliver"):  # once compute has ended (publish), a stage does not start it again
+        clock[0] = 7.0
+    clock[0] = 9.0
+    run._end_compute()
+    # deliver: 6.5 -> 7 = 0.5 s; the 2 s after it belong to no stage
+    assert run.timer.seconds == {"compute": 3.5, "drill": 3.0, "deliver": 0.5}
 
 
 def test_publish_writes_saves_and_deliver_without_posting_closes_the_run(tmp_path: Path) -> None:
