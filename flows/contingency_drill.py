@@ -86,18 +86,17 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
     with run.stage("drill"):
         drill = run_drill_task(scenario, run.workspace, params.run_probes)
     found = assess_drill(scenario, drill, choice.schedule, run.data, run.history, period)
-    summary = drill_summary_task(scenario, drill, found.readiness, found.impact, run.narrator, run.usage)
     published = publish(
         run,
         f"Contingency drill: {scenario.title}",
         found.key,
         period.as_of,
         found.sections,
-        charts=found.charts(),
+        charts=found.charts,
         tables=ARTIFACT_TABLES,
         save_extra=found.record(),
         subtitle=found.subtitle(run.config.company),
-        summary=summary,
+        summary=lambda: drill_summary_task(scenario, drill, found.readiness, found.impact, run.narrator, run.usage),
         focus=found.focus,
         focus_title="Action items",
         section_charts=SECTION_CHARTS,
@@ -107,7 +106,7 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
     return ContingencyDrillResult(
         **found.result_fields(),
         drill_incidents=incidents_path,
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         **published.outputs(),
     )

@@ -100,19 +100,18 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
     run.tag(key)
     found = transform(run.data, run.history, period, params, flow_name)
     registered = register_kpis_task(run.history, found.kpis) if found.kpis is not None else []
-    summary = run.narrate("planning", found.sections, found.facts(), found.template_summary)
     published = publish(
         run,
         f"{title}: {params.process}, {period.as_of:%d %B %Y}",
         key,
         period.as_of,
         found.sections,
-        charts=found.charts(),
+        charts=found.charts,
         tables=ARTIFACT_TABLES,
         # Not the generic history row: the process's own record (baseline, figures) is what later runs read.
         save=False,
         subtitle=f"{run.config.company} · {params.window_days} days ending {period.as_of:%d %b %Y} ({period.tz})",
-        summary=summary,
+        summary=lambda: run.narrate("planning", found.sections, found.facts(), found.template_summary),
         focus=found.focus,
         focus_title="Next steps",
         section_charts=TRANSFORMATION_CHARTS,
@@ -125,7 +124,7 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
         bottleneck=found.state.bottleneck,
         verdict=found.control.verdict,
         registered_kpis=registered,
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         **published.outputs(),
     )

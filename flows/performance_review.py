@@ -124,17 +124,16 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
     sections: list[Section] = [review, kpis]
     focus = focus_on(sections, period)
     facts = [f"Review period: {start.isoformat()} to {period.as_of.isoformat()}", f"Focus: {focus.closing}"]
-    summary = run.narrate("performance", sections, facts, _template, sections, start, period.as_of)
     published = publish(
         run,
         f"Performance review: {start:%d %b %Y} to {period.as_of:%d %b %Y}",
         key,
         period.as_of,
         sections,
-        charts=performance_charts_task(review),
+        charts=lambda: performance_charts_task(review),
         tables=ARTIFACT_TABLES,
         subtitle=f"{run.config.company} · KPIs, OKRs and the balanced scorecard ({period.tz})",
-        summary=summary,
+        summary=lambda: run.narrate("performance", sections, facts, _template, sections, start, period.as_of),
         focus=focus,
         focus_title="What to act on",
         section_charts=PERFORMANCE_CHARTS,
@@ -145,7 +144,7 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
         period_end=period.as_of,
         off_track=[r.kpi_id for r in kpis.kpis if r.status == "off_track"],
         perspectives=[r.perspective for r in review.scorecard],
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         **published.outputs(),
     )

@@ -78,17 +78,18 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
     registered = register_kpis_task(run.history, assessment_kpis(evidence, period.as_of))
     attach_previous([assessment], load_previous_assessment_task(run.history, period.as_of))
     facts = assessment_facts(assessment)
-    summary = run.narrate("planning", [assessment], facts, template_assessment_summary, assessment, period.as_of)
     published = publish(
         run,
         f"Risk assessment: {period.as_of:%d %B %Y}",
         period.key,
         period.as_of,
         [assessment],
-        charts=assessment_charts_task(assessment),
+        charts=lambda: assessment_charts_task(assessment),
         tables=ARTIFACT_TABLES,
         subtitle=f"{run.config.company} · the open risk register against the evidence up to {period.as_of:%d %b %Y}",
-        summary=summary,
+        summary=lambda: run.narrate(
+            "planning", [assessment], facts, template_assessment_summary, assessment, period.as_of
+        ),
         focus=focus,
         focus_title="Treatment decisions",
         section_charts=SECTION_CHARTS,
@@ -99,7 +100,7 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
         as_of=period.as_of,
         **assessment_counts(assessment),
         kpis_registered=registered,
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         **published.outputs(),
     )

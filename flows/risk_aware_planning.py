@@ -82,17 +82,16 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         return run.fail(f"{FLOW} stopped: {exc}", exc)
     planned = plan_initiative(run.data, initiative, period, params.iterations, params.seed, run.history, run.stage)
     registered = register_kpis_task(run.history, planned.kpis)
-    summary = run.narrate("planning", planned.sections, planned.facts(), planned.template_summary)
     published = publish(
         run,
         f"Risk-aware plan: {initiative.name}",
         plan_period_key(initiative, period.as_of),
         period.as_of,
         planned.sections,
-        charts=planned.charts(),
+        charts=planned.charts,
         tables=ARTIFACT_TABLES,
         subtitle=f"{run.config.company} · planned {period.as_of:%d %b %Y} · {initiative.objective}",
-        summary=summary,
+        summary=lambda: run.narrate("planning", planned.sections, planned.facts(), planned.template_summary),
         focus=planned.focus,
         focus_title="Decisions for the plan",
         section_charts=SECTION_CHARTS,
@@ -105,7 +104,7 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
         mitigation_tasks=planned.mitigation_tasks(),
         kpis_registered=registered,
         gantt_png=published.paths["chart:gantt"],
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         **published.outputs(),
     )

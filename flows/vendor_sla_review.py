@@ -74,7 +74,7 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
         period_key,
         period.as_of,
         review.sections,
-        charts=review_charts_task(review.scorecard),
+        charts=lambda: review_charts_task(review.scorecard),
         tables=ARTIFACT_TABLES,
         # Not the generic history row: today's signals are saved once delivered (see VendorReview.deliver).
         save=False,

@@ -64,17 +64,16 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     week = compute_week(run.data, period, run.history, parallel=True)
     focus = focus_on(week.sections, period)
     attach_previous(week.sections, load_previous_audit_task(run.history, period.as_of))
-    summary = audit_summary(week.sections, focus, period, run.narrator, run.usage)
     published = publish(
         run,
         f"Weekly operational audit: week ending {period.as_of:%d %B %Y}",
         period.key,
         period.as_of,
         week.sections,
-        charts=audit_charts(week.sections),
+        charts=lambda: audit_charts(week.sections),
         tables=ARTIFACT_TABLES,
         subtitle=f"{run.config.company} · {period.week_start:%d %b} to {period.as_of:%d %b %Y} ({period.tz})",
-        summary=summary,
+        summary=lambda: audit_summary(week.sections, focus, period, run.narrator, run.usage),
         focus=focus,
         section_charts=SECTION_CHARTS,
     )
@@ -83,7 +82,7 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     delivered = deliver(run, published, params.post_to_slack, headlines, actions, focus.closing, week.open_severities)
     return WeeklyAuditResult(
         as_of=period.as_of,
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
         peak_memory_mib=run.timer.peak_mib,
         **published.outputs(),

@@ -143,6 +143,11 @@ class Published:
     paths: dict[str, Path]
     timings: dict[str, float]
 
+    @property
+    def summary_source(self) -> str:
+        """Who wrote the summary: 'claude' or 'template' (a report without a summary: 'none')."""
+        return self.report.summary.source if self.report.summary is not None else "none"
+
     def outputs(self) -> dict[str, Any]:
         """The fields every flow's result has: where the report is and the seconds per stage."""
         return {"report_html": self.paths["html"], "report_markdown": self.paths["markdown"], "timings": self.timings}
@@ -154,7 +159,8 @@ def publish(
     key: str,
     as_of: date,
     sections: list[Section],
-    charts: dict[str, bytes] | None = None,
+    charts: dict[str, bytes] | Callable[[], dict[str, bytes]] | None = None,
+    summary: Narrative | Callable[[], Narrative] | None = None,
     tables: list[tuple[str, str]] | None = None,
     save: bool = True,
     save_extra: dict[str, Any] | None = None,
@@ -162,12 +168,17 @@ def publish(
 ) -> Published:
     """The "render" stage: the report built and written to <workspace>/reports/<flow>/<key>/, saved to history for
     its flow and period (unless `save` is off: a flow that keeps its own record), and published as Prefect artifacts
-    (`tables`: (section, field) pairs). `content` is the rest of FlowReport (subtitle, summary, focus, ...)."""
+    (`tables`: (section, field) pairs). `charts` and `summary` given as functions are drawn and written here, in
+    the "render" stage. `content` is the rest of FlowReport (subtitle, focus, section_charts, ...)."""
     run._end_compute()
     with run.timer("render"):
-        report = new_report(run.flow, title, key, run.prepared, run.timer, run.usage, sections=sections, **content)
+        written = summary() if callable(summary) else summary
+        pngs = charts() if callable(charts) else charts
+        report = new_report(
+            run.flow, title, key, run.prepared, run.timer, run.usage, sections=sections, summary=written, **content
+        )
         # The report and its sections are finished values: handed over as they are, not walked by Prefect.
-        paths = write_report_task(as_is(report), report_dir(run.workspace, run.flow, key), charts or {})
+        paths = write_report_task(as_is(report), report_dir(run.workspace, run.flow, key), pngs or {})
         if save:
             save_report_task(run.history, as_is(report), as_of, save_extra)
         publish_report_artifacts_task(as_is(report), paths, tables)
