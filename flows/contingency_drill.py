@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prefect import flow
-from prefect.states import Failed, State
+from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, workspace_field
-from opsflow.period import Period
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.continuity.assess import (
-    assess_readiness_task,
-    compute_impact_task,
-    drill_section,
-    plan_schedule_task,
-    previous_drill,
-)
-from tasks.continuity.scenarios import EXERCISED, FLOW, load_scenarios_task, record_drill_incident_task, run_drill_task
-from tasks.coo.audit import focus_actions, history_for
-from tasks.coo.drill_report import (
-    build_drill_charts,
-    drill_headlines,
-    drill_record,
-    drill_summary_task,
-    history_section,
-    incident_rows,
-    no_scenario_message,
-)
-from tasks.coo.focus import build_focus_task
-from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.continuity.scenarios import FLOW, run_drill_task
+from tasks.coo.audit import focus_actions
+from tasks.coo.drill import assess_drill, choose_scenario, drill_period
+from tasks.coo.drill_report import drill_summary_task
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
-from tasks.reporting.narrative import UsageLog, narrator_from_settings
-from tasks.reporting.present import attach_previous
-from tasks.reporting.report import (
-    new_report,
-    publish_report_artifacts_task,
-    report_dir,
-    save_report_task,
-    write_report_task,
-)
-from tasks.risk_management.register import compute_risks_task
-from tasks.vendors.scorecard import compute_vendors_task
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 ARTIFACT_TABLES = [
     ("readiness", "findings"),
@@ -107,105 +74,39 @@ class ContingencyDrillResult(BaseModel):
 @flow(name="contingency-drill", on_failure=[alert_on_failure])
 def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> ContingencyDrillResult | State:
     """A continuity scenario drilled against its steady state, with its impact, readiness score and history."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = Period(params.as_of or datetime.now(ZoneInfo(config.timezone)).date(), config.timezone)
-    tag_flow_run_task(period_tag(period.key))
-    history = history_for(workspace, config)
-
-    with timer("plan"):
-        scenarios = load_scenarios_task(workspace)
-        vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
-        risks = compute_risks_task(
-            data.frame("risks"),
-            data.frame("incidents"),
-            data.frame("services"),
-            period,
-            set(vendors.flagged_vendor_ids),
-        )
-        schedule = plan_schedule_task(
-            scenarios,
-            params.scenario,
-            data.frame("services"),
-            data.frame("vendors"),
-            data.frame("risks"),
-            risks,
-            data.frame("incidents"),
-            history,
-            period,
-            params.cycle_days,
-        )
-        scenario = scenarios.get(schedule.chosen)
-        if scenario is None:
-            history.close()
-            message = no_scenario_message(workspace, params.scenario, scenarios)
-            return Failed(message=message, data=ValueError(message))
-
-    with timer("drill"):
-        run = run_drill_task(scenario, workspace, params.run_probes)
-
-    with timer("compute"):
-        impact = compute_impact_task(
-            scenario,
-            data.frame("services"),
-            data.frame("vendors"),
-            data.frame("sla_events"),
-            data.frame("process_events"),
-            period,
-        )
-        readiness = assess_readiness_task(
-            scenario, run, impact, data.frame("services"), data.frame("vendors"), data.frame("incidents"), period
-        )
-        drill = drill_section(scenario, run)
-        past = history_section(history, scenario.id, period.as_of, [readiness, drill, impact], run.outcome)
-        sections = [readiness, drill, impact, schedule, past]
-        attach_previous(sections, previous_drill(history, scenario.id, period.as_of))
-        focus = build_focus_task(as_is(sections), period)
-
-    with timer("render"):
-        key = f"{scenario.id}-{period.as_of.isoformat()}"
-        usage = UsageLog()
-        summary = drill_summary_task(scenario, run, readiness, impact, narrator_from_settings(get_settings()), usage)
-        report = new_report(
-            FLOW,
-            f"Contingency drill: {scenario.title}",
-            key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · {period.as_of:%d %B %Y} · {run.outcome} · readiness {readiness.score}/100",
-            summary=summary,
-            focus=focus,
-            focus_title="Action items",
-            sections=sections,
-            section_charts=SECTION_CHARTS,
-        )
-        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), build_drill_charts(readiness, past))
-        save_report_task(history, report, period.as_of, drill_record(scenario, run, impact.primary_services))
-        incidents_path = None
-        if run.outcome in EXERCISED:
-            incidents_path = record_drill_incident_task(workspace, incident_rows(scenario, run, impact, period.as_of))
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            delivered = post_report(
-                report, paths, history, config.slack, drill_headlines(sections), focus_actions(focus)
-            )
-    history.close()
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = drill_period(params.as_of, run.config.timezone)
+    run.tag(period.key)
+    with run.stage("plan"):
+        choice = choose_scenario(run.workspace, run.data, run.history, period, params.scenario, params.cycle_days)
+    if (scenario := choice.scenario) is None:
+        return run.fail(choice.why_none, ValueError(choice.why_none))
+    with run.stage("drill"):
+        drill = run_drill_task(scenario, run.workspace, params.run_probes)
+    found = assess_drill(scenario, drill, choice.schedule, run.data, run.history, period)
+    published = publish(
+        run,
+        f"Contingency drill: {scenario.title}",
+        found.key,
+        period.as_of,
+        found.sections,
+        charts=found.charts,
+        tables=ARTIFACT_TABLES,
+        save_extra=found.record(),
+        subtitle=found.subtitle(run.config.company),
+        summary=lambda: drill_summary_task(scenario, drill, found.readiness, found.impact, run.narrator, run.usage),
+        focus=found.focus,
+        focus_title="Action items",
+        section_charts=SECTION_CHARTS,
+    )
+    incidents_path = found.record_incident(run.workspace)
+    delivered = deliver(run, published, params.post_to_slack, found.headlines(), focus_actions(found.focus))
     return ContingencyDrillResult(
-        scenario=scenario.id,
-        outcome=str(run.outcome),
-        readiness_score=readiness.score,
-        recovery_seconds=run.recovery_seconds,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
+        **found.result_fields(),
         drill_incidents=incidents_path,
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

@@ -9,37 +9,11 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from opsflow.timing import StageTimer
-from tasks.coo.audit import history_for
-from tasks.coo.brief import (
-    FLOW,
-    MAX_LINES,
-    brief_actions,
-    brief_lines,
-    brief_period,
-    select_brief_task,
-)
-from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.coo.brief import FLOW, MAX_LINES, brief_actions, brief_lines, brief_period, select_brief_task
+from tasks.coo.sections import compute_week
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
-from tasks.incidents.metrics import compute_incidents_task
-from tasks.performance_metrics.kpis import compute_kpis_task
-from tasks.performance_metrics.registry import kpis_with_registered_task
-from tasks.process_optimization.mining import compute_processes_task
-from tasks.project_management.projects import compute_projects_task
-from tasks.reporting.report import (
-    new_report,
-    publish_report_artifacts_task,
-    report_dir,
-    save_report_task,
-    write_report_task,
-)
-from tasks.risk_management.register import compute_risks_task
-from tasks.service_levels.slo import compute_sla_task
-from tasks.vendors.scorecard import compute_vendors_task
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 
 class DailyBriefParams(WorkspaceParams):
@@ -72,70 +46,30 @@ class DailyBriefResult(BaseModel):
 @flow(name="daily-brief", on_failure=[alert_on_failure])
 def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult | State:
     """The day's urgent and important items from every dataset as known at 07:30, ten lines at most, to Slack."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = brief_period(params.as_of, config.timezone)
-    tag_flow_run_task(period_tag(period.key))
-
-    with timer("compute"):
-        incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
-        sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
-        vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
-        projects = compute_projects_task(data.frame("projects"), data.frame("project_tasks"), period)
-        flagged = set(vendors.flagged_vendor_ids)
-        risks = compute_risks_task(
-            data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
-        )
-        processes = compute_processes_task(data.frame("process_events"), period)
-        history = history_for(workspace, config)
-        measured = [incidents, sla, vendors, projects, risks, processes]
-        kpis = compute_kpis_task(*kpis_with_registered_task(history, data, measured, period.as_of), period)
-        focus, brief = select_brief_task(
-            [incidents, sla, vendors, projects, risks, kpis, processes], period, params.limit
-        )
-
-    with timer("render"):
-        report = new_report(
-            FLOW,
-            f"Daily brief: {period.as_of:%A %d %B %Y}",
-            period.as_of.isoformat(),
-            prepared,
-            timer,
-            subtitle=f"{config.company} · as known at {period.cutoff:%H:%M} {period.tz}",
-            focus=focus,
-            focus_title="Focus for today",
-            sections=[brief],
-        )
-        out = report_dir(workspace, FLOW, report.period_key)
-        paths = write_report_task(as_is(report), out, {})
-        save_report_task(history, report, period.as_of)
-        publish_report_artifacts_task(as_is(report), paths)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            open_severities = sorted({r.severity for r in incidents.open_major})
-            delivered = post_report(
-                report,
-                paths,
-                history,
-                config.slack,
-                [],
-                brief_actions(focus),
-                focus.closing,
-                severities=open_severities,
-            )
-    history.close()
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = brief_period(params.as_of, run.config.timezone)
+    run.tag(period.key)
+    week = compute_week(run.data, period, run.history)
+    focus, brief = select_brief_task(week.sections, period, params.limit)
+    published = publish(
+        run,
+        f"Daily brief: {period.as_of:%A %d %B %Y}",
+        period.as_of.isoformat(),
+        period.as_of,
+        [brief],
+        subtitle=f"{run.config.company} · as known at {period.cutoff:%H:%M} {period.tz}",
+        focus=focus,
+        focus_title="Focus for today",
+    )
+    actions = brief_actions(focus)
+    delivered = deliver(run, published, params.post_to_slack, [], actions, focus.closing, week.open_severities)
     return DailyBriefResult(
         as_of=period.as_of,
         cutoff=period.end.to_pydatetime(),
         lines=brief_lines(focus),
         closing=focus.closing,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

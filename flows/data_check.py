@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, workspace_field
 from opsflow.period import last_complete_week_end
-from tasks.data.prepare import DataNotUsableError, load_workspace_data, not_usable
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
+from tasks.data.prepare import DataNotUsableError
 from tasks.reporting.quality import publish_quality_artifacts_task, write_quality_report_task
+from tasks.run.skeleton import open_run
 
 FLOW = "data-check"
 REPORT_DIR = Path("reports") / "data-quality"
@@ -44,16 +44,17 @@ class DataCheckResult(BaseModel):
 @flow(name=FLOW)
 def data_check(params: DataCheckParams = DEFAULT_PARAMS) -> DataCheckResult | State:
     """A workspace's datasets checked against the data contract, with a data-quality report and quarantine files."""
-    prepared = load_workspace_data(params.workspace)
-    workspace, data, load_errors = prepared.workspace, prepared.data, prepared.load_errors
+    # Opened whatever the data's state: the quality report is most needed when the data cannot be used.
+    run = open_run(FLOW, params.workspace)
+    workspace, data, load_errors = run.workspace, run.data, run.prepared.load_errors
     as_of = params.as_of or last_complete_week_end(date.today())
-    tag_flow_run_task(period_tag(as_of.isoformat()))
-    title = f"{prepared.config.company}: data quality, week ending {as_of:%d %b %Y}"
+    run.tag(as_of.isoformat())
+    title = f"{run.config.company}: data quality, week ending {as_of:%d %b %Y}"
     written = write_quality_report_task(data, load_errors, workspace / REPORT_DIR, title)
     publish_quality_artifacts_task(data, load_errors, key=ARTIFACT_KEY)
-    if prepared.reasons:
+    if run.prepared.reasons:
         # The report above says why in detail; the run fails with one line, not an engine traceback.
-        return not_usable(FLOW, prepared)
+        return run.not_usable()
     outputs = {f"report ({kind})": path for kind, path in written.items()}
     outputs.update(
         {

@@ -9,39 +9,15 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.findings import Headline, Section
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.coo.audit import audit_period, focus_actions, history_for
-from tasks.coo.focus import build_focus_task
-from tasks.coo.summary import summary_figures
-from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.coo.audit import audit_period, focus_actions
+from tasks.coo.transformation import transform
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
-from tasks.process_optimization.control import (
-    MIN_IMPROVEMENT,
-    control_step_task,
-    load_baselines_task,
-    save_transformation_run_task,
-)
+from tasks.process_optimization.control import MIN_IMPROVEMENT
 from tasks.process_optimization.mining import process_slug
-from tasks.process_optimization.transformation import (
-    TRANSFORMATION_CHARTS,
-    WINDOW_DAYS,
-    current_state_task,
-    improvement_plan_task,
-    process_log_task,
-    proposed_kpis_task,
-    resolve_baseline_task,
-    transformation_charts_task,
-    transformation_summary,
-)
-from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
-from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.process_optimization.transformation import TRANSFORMATION_CHARTS, WINDOW_DAYS
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 FLOW = "operational-transformation"
 ARTIFACT_TABLES = [
@@ -52,17 +28,6 @@ ARTIFACT_TABLES = [
     ("plan", "kpis"),
     ("control", "test"),
 ]
-SLACK_KEYS = (
-    "lead_p50_hours",
-    "lead_p90_hours",
-    "pce",
-    "waiting_share",
-    "rework_rate",
-    "variants",
-    "saving_hours_per_week",
-    "target_lead_p50_hours",
-    "control.median_change_hours",
-)
 
 
 class TransformationParams(WorkspaceParams):
@@ -125,97 +90,43 @@ class TransformationResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
 
 
-def _headlines(sections: list[Section], process: str) -> list[Headline]:
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    keys = [f"transformation.{process_slug(process)}.{k}" for k in SLACK_KEYS]
-    return [by_key[k] for k in keys if k in by_key and by_key[k].value is not None]
-
-
 def run_transformation(params: TransformationParams, flow_name: str, title: str) -> TransformationResult | State:
     """The Pattern 3 steps, shared by operational-transformation and improvement-initiative (its preset form)."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(flow_name, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = audit_period(params.as_of, config.timezone)
-    history = history_for(workspace, config)
+    run = prepare_run(flow_name, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = audit_period(params.as_of, run.config.timezone)
     key = f"{process_slug(params.process)}-{period.key}"
-    tag_flow_run_task(period_tag(key))
-
-    with timer("compute"):
-        log = process_log_task(data.frame("process_events"), params.process)
-        state = current_state_task(log, period, params.window_days)
-        runs = load_baselines_task(history, params.process, period.as_of, params.change_date)
-        baseline = resolve_baseline_task(
-            state,
-            runs.first.baseline if runs.first else None,
-            period.as_of,
-            params.target_lead_p50_hours,
-            params.target_reduction,
-            params.target_rework_rate,
-        )
-        plan = improvement_plan_task(state, baseline, period.as_of, params.owner, params.goal, flow_name)
-        control = control_step_task(
-            log, runs, period, params.change_date, params.window_days, params.min_improvement, params.owner
-        )
-        sections: list[Section] = [state, plan, control]
-        focus = build_focus_task(as_is(sections), period)
-        registered: list[str] = []
-        if baseline is not None:
-            kpis = proposed_kpis_task(params.process, baseline, params.owner, params.goal, flow_name)
-            registered = register_kpis_task(history, kpis)
-
-    with timer("render"):
-        usage = UsageLog()
-        verdict_line = next((a.text for a in control.actions), control.note)
-        summary = narrate_task(
-            "planning",
-            summary_figures(sections),
-            [f"Process: {params.process}", f"Window: {params.window_days} days ending {period.as_of.isoformat()}"],
-            lambda: transformation_summary(state, plan, verdict_line),
-            narrator_from_settings(get_settings()),
-            usage,
-        )
-        report = new_report(
-            flow_name,
-            f"{title}: {params.process}, {period.as_of:%d %B %Y}",
-            key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · {params.window_days} days ending {period.as_of:%d %b %Y} ({period.tz})",
-            summary=summary,
-            focus=focus,
-            focus_title="Next steps",
-            sections=sections,
-            section_charts=TRANSFORMATION_CHARTS,
-        )
-        charts = transformation_charts_task(state, plan.target_lead_p50_hours)
-        paths = write_report_task(as_is(report), report_dir(workspace, flow_name, key), charts)
-        if baseline is not None:
-            save_transformation_run_task(
-                history, log, period, params.window_days, baseline, sections, params.change_date
-            )
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            headlines = _headlines(sections, params.process)
-            delivered = post_report(report, paths, history, config.slack, headlines, focus_actions(focus))
-    history.close()
+    run.tag(key)
+    found = transform(run.data, run.history, period, params, flow_name)
+    registered = register_kpis_task(run.history, found.kpis) if found.kpis is not None else []
+    published = publish(
+        run,
+        f"{title}: {params.process}, {period.as_of:%d %B %Y}",
+        key,
+        period.as_of,
+        found.sections,
+        charts=found.charts,
+        tables=ARTIFACT_TABLES,
+        # Not the generic history row: the process's own record (baseline, figures) is what later runs read.
+        save=False,
+        subtitle=f"{run.config.company} · {params.window_days} days ending {period.as_of:%d %b %Y} ({period.tz})",
+        summary=lambda: run.narrate("planning", found.sections, found.facts(), found.template_summary),
+        focus=found.focus,
+        focus_title="Next steps",
+        section_charts=TRANSFORMATION_CHARTS,
+    )
+    found.save(run.history)
+    delivered = deliver(run, published, params.post_to_slack, found.headlines(), focus_actions(found.focus))
     return TransformationResult(
         process=params.process,
         as_of=period.as_of,
-        bottleneck=state.bottleneck,
-        verdict=control.verdict,
+        bottleneck=found.state.bottleneck,
+        verdict=found.control.verdict,
         registered_kpis=registered,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )
 
 

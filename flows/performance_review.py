@@ -10,18 +10,13 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Headline, Section
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.coo.audit import audit_period, focus_actions, history_for
-from tasks.coo.focus import build_focus_task
+from tasks.coo.audit import audit_period, focus_actions
+from tasks.coo.focus import focus_on
+from tasks.coo.sections import kpi_sources
 from tasks.coo.summary import summary_figures
-from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.kpis import compute_kpis_task
 from tasks.performance_metrics.registry import kpis_with_registered_task
 from tasks.performance_metrics.review import (
@@ -30,16 +25,7 @@ from tasks.performance_metrics.review import (
     performance_charts_task,
     review_performance_task,
 )
-from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
-from tasks.reporting.report import (
-    new_report,
-    publish_report_artifacts_task,
-    report_dir,
-    save_report_task,
-    write_report_task,
-)
-from tasks.service_levels.slo import compute_sla_task
-from tasks.vendors.scorecard import compute_vendors_task
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 FLOW = "performance-review"
 DEFAULT_DAYS = 91
@@ -125,73 +111,42 @@ def _template(sections: list[Section], start: date, end: date) -> str:
 @flow(name=FLOW, on_failure=[alert_on_failure])
 def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> PerformanceReviewResult | State:
     """KPIs and their observations over a period: status, OKR scores, SMART gaps, trends, balanced scorecard."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = audit_period(params.period_end, config.timezone)
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = audit_period(params.period_end, run.config.timezone)
     start = params.period_start or period.as_of - timedelta(days=DEFAULT_DAYS - 1)
     key = f"{start.isoformat()}_{period.as_of.isoformat()}"
-    tag_flow_run_task(period_tag(key))
-    history = history_for(workspace, config)
-
-    with timer("compute"):
-        # Registered KPIs (proposed by other flows) are reviewed with the workspace's own; a KPI with a source reads
-        # the SLA or vendor figure, computed by the same tasks as the audit's.
-        day = Period(period.as_of, config.timezone)
-        sources = [
-            compute_sla_task(data.frame("sla_events"), day, data.frame("services")),
-            compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), day),
-        ]
-        kpi_frame, observations = kpis_with_registered_task(history, data, sources, period.as_of)
-        kpis = compute_kpis_task(kpi_frame, observations, Period(period.as_of, config.timezone))
-        review = review_performance_task(kpi_frame, observations, kpis, start, period.as_of, params.bucket)
-        sections: list[Section] = [review, kpis]
-        focus = build_focus_task(as_is(sections), period)
-
-    with timer("render"):
-        usage = UsageLog()
-        summary = narrate_task(
-            "performance",
-            summary_figures(sections),
-            [f"Review period: {start.isoformat()} to {period.as_of.isoformat()}", f"Focus: {focus.closing}"],
-            lambda: _template(sections, start, period.as_of),
-            narrator_from_settings(get_settings()),
-            usage,
-        )
-        report = new_report(
-            FLOW,
-            f"Performance review: {start:%d %b %Y} to {period.as_of:%d %b %Y}",
-            key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · KPIs, OKRs and the balanced scorecard ({period.tz})",
-            summary=summary,
-            focus=focus,
-            focus_title="What to act on",
-            sections=sections,
-            section_charts=PERFORMANCE_CHARTS,
-        )
-        charts = performance_charts_task(review)
-        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), charts)
-        save_report_task(history, report, period.as_of)
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            delivered = post_report(report, paths, history, config.slack, _headlines(sections), focus_actions(focus))
-    history.close()
+    run.tag(key)
+    # Registered KPIs are reviewed with the workspace's own; a KPI with a source reads the SLA or vendor figure.
+    sources = kpi_sources(run.data, period.as_of, run.config.timezone)
+    kpi_frame, observations = kpis_with_registered_task(run.history, run.data, sources, period.as_of)
+    kpis = compute_kpis_task(kpi_frame, observations, Period(period.as_of, run.config.timezone))
+    review = review_performance_task(kpi_frame, observations, kpis, start, period.as_of, params.bucket)
+    sections: list[Section] = [review, kpis]
+    focus = focus_on(sections, period)
+    facts = [f"Review period: {start.isoformat()} to {period.as_of.isoformat()}", f"Focus: {focus.closing}"]
+    published = publish(
+        run,
+        f"Performance review: {start:%d %b %Y} to {period.as_of:%d %b %Y}",
+        key,
+        period.as_of,
+        sections,
+        charts=lambda: performance_charts_task(review),
+        tables=ARTIFACT_TABLES,
+        subtitle=f"{run.config.company} · KPIs, OKRs and the balanced scorecard ({period.tz})",
+        summary=lambda: run.narrate("performance", sections, facts, _template, sections, start, period.as_of),
+        focus=focus,
+        focus_title="What to act on",
+        section_charts=PERFORMANCE_CHARTS,
+    )
+    delivered = deliver(run, published, params.post_to_slack, _headlines(sections), focus_actions(focus))
     return PerformanceReviewResult(
         period_start=start,
         period_end=period.as_of,
         off_track=[r.kpi_id for r in kpis.kpis if r.status == "off_track"],
         perspectives=[r.perspective for r in review.scorecard],
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
-        summary_source=summary.source,
+        summary_source=published.summary_source,
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

@@ -11,12 +11,8 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.handoff import as_is
 from opsflow.params import date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.coo.audit import history_for
 from tasks.coo.router import Skill, route_task
 from tasks.coo.solution import (
     FLOW,
@@ -27,13 +23,9 @@ from tasks.coo.solution import (
     skill_sections,
     smart_metrics_task,
 )
-from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
-from tasks.reporting.narrative import UsageLog, narrator_from_settings
-from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 ARTIFACT_TABLES = [("smart_metrics", "metrics"), ("plan", "actions"), ("analysis", "findings")]
 
@@ -87,52 +79,35 @@ def _run_key(as_of: date, challenge: str) -> str:
 @flow(name="problem-solution-metrics", on_failure=[alert_on_failure])
 def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionResult | State:
     """A challenge, the skill it needs, that skill's findings on the data, a plan, and SMART metrics tracked weekly."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = Period(_as_of(params.as_of, config.timezone), config.timezone)
-    tag_flow_run_task(period_tag(period.key))
-    usage = UsageLog()
-
-    with timer("route"):
-        decision = route_task(params.challenge, narrator_from_settings(get_settings()), usage)
-    with timer("compute"):
-        sections = skill_sections(decision.skill, data, period)
-        analysis = analyse_task(decision, sections, data, period, params.owner)
-        smart = smart_metrics_task(decision, analysis, period, params.owner, params.deadline)
-        plan = action_plan_task(analysis, smart, period, params.owner)
-    history = history_for(workspace, config)
-    registered = register_kpis_task(history, kpis_to_register(smart, period)) if params.register_kpis else []
-
-    with timer("render"):
-        key = _run_key(period.as_of, params.challenge)
-        report = new_report(
-            FLOW,
-            f"Problem to metrics: {decision.skill.label.lower()}",
-            key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · “{params.challenge[:200]}” · data as of {period.as_of:%d %b %Y}",
-            sections=[router_section(decision, params.owner), analysis.section, plan, smart],
-        )
-        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, key), {})
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            delivered = post_report(report, paths, history, config.slack, smart.headlines, plan.actions)
-    history.close()
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = Period(_as_of(params.as_of, run.config.timezone), run.config.timezone)
+    run.tag(period.key)
+    with run.stage("route"):
+        decision = route_task(params.challenge, run.narrator, run.usage)
+    sections = skill_sections(decision.skill, run.data, period)
+    analysis = analyse_task(decision, sections, run.data, period, params.owner)
+    smart = smart_metrics_task(decision, analysis, period, params.owner, params.deadline)
+    plan = action_plan_task(analysis, smart, period, params.owner)
+    registered = register_kpis_task(run.history, kpis_to_register(smart, period)) if params.register_kpis else []
+    published = publish(
+        run,
+        f"Problem to metrics: {decision.skill.label.lower()}",
+        _run_key(period.as_of, params.challenge),
+        period.as_of,
+        [router_section(decision, params.owner), analysis.section, plan, smart],
+        tables=ARTIFACT_TABLES,
+        # Not saved to history: the SMART metrics live on as registered KPIs, tracked by every weekly audit.
+        save=False,
+        subtitle=f"{run.config.company} · “{params.challenge[:200]}” · data as of {period.as_of:%d %b %Y}",
+    )
+    delivered = deliver(run, published, params.post_to_slack, smart.headlines, plan.actions)
     return ProblemSolutionResult(
         skill=decision.skill,
         router_source=decision.source,
         subject=analysis.section.subject,
         registered_kpis=registered,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

@@ -6,53 +6,23 @@ from datetime import date
 from pathlib import Path
 
 from prefect import flow
-from prefect.states import Failed, State
+from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.coo.audit import audit_period, focus_actions, history_for
-from tasks.coo.focus import build_focus_task
-from tasks.coo.summary import summary_figures
-from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.coo.audit import audit_period, focus_actions
+from tasks.coo.initiative_plan import plan_initiative
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.publish import post_report
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.performance_metrics.registry import register_kpis_task
 from tasks.project_management.planning import (
     FLOW,
     SECTION_CHARTS,
     Initiative,
     InitiativeError,
-    build_plan_task,
-    current_figures_task,
-    identify_risks_task,
     plan_period_key,
-    planning_charts_task,
-    planning_facts,
-    previous_plan_task,
     resolve_initiative,
-    risk_section_task,
-    schedule_section_task,
-    slack_headlines,
-    success_kpis_task,
-    task_starts,
-    template_planning_summary,
 )
-from tasks.project_management.schedule import critical_path_task, days_available, simulate_task
-from tasks.reporting.narrative import UsageLog, narrate_task, narrator_from_settings
-from tasks.reporting.present import attach_previous
-from tasks.reporting.report import (
-    new_report,
-    publish_report_artifacts_task,
-    report_dir,
-    save_report_task,
-    write_report_task,
-)
-from tasks.risk_management.register import compute_risks_task
-from tasks.vendors.scorecard import compute_vendors_task
+from tasks.run.skeleton import deliver, prepare_run, publish
 
 ARTIFACT_TABLES = [("schedule", "forecast"), ("schedule", "plan"), ("initiative_risks", "risks")]
 
@@ -100,99 +70,41 @@ class RiskAwarePlanningResult(BaseModel):
 @flow(name="risk-aware-planning", on_failure=[alert_on_failure])
 def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> RiskAwarePlanningResult | State:
     """An initiative's plan with the risks that touch it, mitigations inserted, and a Monte Carlo finish forecast."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = audit_period(params.as_of, config.timezone)
-    tag_flow_run_task(period_tag(period.key))
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = audit_period(params.as_of, run.config.timezone)
+    run.tag(period.key)
     try:
         # A plain call, not a task: a bad file is the user's error, one line in the run state, no task traceback.
-        initiative = resolve_initiative(workspace, params.initiative, params.initiative_file)
+        initiative = resolve_initiative(run.workspace, params.initiative, params.initiative_file)
     except InitiativeError as exc:
-        return Failed(message=f"{FLOW} stopped: {exc}", data=exc)
-    start = initiative.start_on(period.as_of)
-
-    with timer("compute"):
-        vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
-        evidence = compute_risks_task(
-            data.frame("risks"),
-            data.frame("incidents"),
-            data.frame("services"),
-            period,
-            set(vendors.flagged_vendor_ids),
-        )
-        risks = identify_risks_task(initiative, data, evidence, vendors, period)
-        plan = build_plan_task(initiative, risks)
-        cpm = critical_path_task(plan.tasks)
-        deadline_days = days_available(start, initiative.deadline_on(period.as_of))
-    with timer("simulate"):
-        sim = simulate_task(plan.tasks, plan.events, deadline_days, params.iterations, params.seed)
-        untreated = simulate_task(
-            plan.untreated_tasks, plan.untreated_events, deadline_days, params.iterations, params.seed
-        )
-    with timer("compute"):
-        risks_section = risk_section_task(plan.risks, sim, task_starts(cpm, start))
-        schedule = schedule_section_task(initiative, plan, cpm, sim, untreated, period.as_of)
-        figures = current_figures_task(data, period, [m.metric_key for m in initiative.success_metrics], vendors)
-        kpis, metrics = success_kpis_task(initiative, sim, figures, period.as_of)
-        sections = [schedule, risks_section, metrics]
-        focus = build_focus_task(as_is(sections), period)
-
-    history = history_for(workspace, config)
-    registered = register_kpis_task(history, kpis)
-    period_key = plan_period_key(initiative, period.as_of)
-    with timer("render"):
-        attach_previous(sections, previous_plan_task(history, initiative, period.as_of))
-        usage = UsageLog()
-        summary = narrate_task(
-            "planning",
-            summary_figures(sections),
-            planning_facts(initiative, sim, risks_section.risks, period.as_of),
-            lambda: template_planning_summary(initiative, sim, untreated, risks_section.risks, period.as_of),
-            narrator_from_settings(get_settings()),
-            usage,
-        )
-        report = new_report(
-            FLOW,
-            f"Risk-aware plan: {initiative.name}",
-            period_key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · planned {period.as_of:%d %b %Y} · {initiative.objective}",
-            summary=summary,
-            focus=focus,
-            focus_title="Decisions for the plan",
-            sections=sections,
-            section_charts=SECTION_CHARTS,
-        )
-        charts = planning_charts_task(initiative, cpm, sim, risks_section, period.as_of)
-        paths = write_report_task(as_is(report), report_dir(workspace, FLOW, period_key), charts)
-        save_report_task(history, report, period.as_of)
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    delivered: list[str] = []
-    if params.post_to_slack:
-        with timer("deliver"):
-            delivered = post_report(
-                report, paths, history, config.slack, slack_headlines(sections), focus_actions(focus)
-            )
-    history.close()
+        return run.fail(f"{FLOW} stopped: {exc}", exc)
+    planned = plan_initiative(run.data, initiative, period, params.iterations, params.seed, run.history, run.stage)
+    registered = register_kpis_task(run.history, planned.kpis)
+    published = publish(
+        run,
+        f"Risk-aware plan: {initiative.name}",
+        plan_period_key(initiative, period.as_of),
+        period.as_of,
+        planned.sections,
+        charts=planned.charts,
+        tables=ARTIFACT_TABLES,
+        subtitle=f"{run.config.company} · planned {period.as_of:%d %b %Y} · {initiative.objective}",
+        summary=lambda: run.narrate("planning", planned.sections, planned.facts(), planned.template_summary),
+        focus=planned.focus,
+        focus_title="Decisions for the plan",
+        section_charts=SECTION_CHARTS,
+    )
+    delivered = deliver(run, published, params.post_to_slack, planned.headlines(), focus_actions(planned.focus))
     return RiskAwarePlanningResult(
         initiative=initiative.name,
         as_of=period.as_of,
-        p50_days=sim.p50_days,
-        p80_days=sim.p80_days,
-        p95_days=sim.p95_days,
-        on_time_probability=sim.on_time_probability,
-        mitigation_tasks=[t.id for t in plan.tasks if t.kind == "mitigation"],
+        **planned.forecast(),
+        mitigation_tasks=planned.mitigation_tasks(),
         kpis_registered=registered,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
-        gantt_png=paths["chart:gantt"],
-        summary_source=summary.source,
+        gantt_png=published.paths["chart:gantt"],
+        summary_source=published.summary_source,
         delivered=delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

@@ -9,37 +9,14 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from opsflow.settings import get_settings
-from opsflow.timing import StageTimer
-from tasks.coo.audit import history_for
-from tasks.coo.vendor_review import ReviewDelivery, deliver_review, draft_notices_task, write_review_summary_task
-from tasks.data.prepare import load_workspace_data, not_usable
+from tasks.coo.vendor_sla_review import review_vendors
 from tasks.delivery.alerts import alert_on_failure
-from tasks.delivery.run_tags import period_tag, tag_flow_run_task
-from tasks.reporting.narrative import UsageLog, narrator_from_settings
-from tasks.reporting.report import new_report, publish_report_artifacts_task, report_dir, write_report_task
-from tasks.service_levels.slo import compute_sla_task
-from tasks.vendors.review import (
-    FLOW,
-    detect_changes_task,
-    flagged_vendors_task,
-    headline_map,
-    load_previous_review_task,
-    renewal_timelines_task,
-    restrict_scorecard,
-    review_charts_task,
-    review_period,
-    save_review_task,
-    score_vendors_task,
-    signals_by_vendor,
-    vendor_incidents_task,
-)
-from tasks.vendors.scorecard import compute_vendors_task
+from tasks.reporting.report import report_dir
+from tasks.run.skeleton import prepare_run, publish
+from tasks.vendors.review import FLOW, review_charts_task, review_period
 
 ARTIFACT_TABLES = [("scorecard", "scorecard"), ("flagged", "flagged"), ("renewals", "renewals")]
-AD_HOC = "not posted (a run restricted to vendor_ids is ad hoc)"
 
 
 class VendorSlaReviewParams(WorkspaceParams):
@@ -80,76 +57,41 @@ class VendorSlaReviewResult(BaseModel):
 def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorSlaReviewResult | State:
     """Per vendor: 30/90-day delivery and quality against contract, score and grade, signals, credits owed, incidents
     caused, renewal timeline, breach notices; a Slack alert when something changed, the scorecard on Fridays."""
-    timer = StageTimer()
-    prepared = load_workspace_data(params.workspace, timer)
-    if prepared.reasons:
-        return not_usable(FLOW, prepared)
-    workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = review_period(params.as_of, config.timezone)
+    run = prepare_run(FLOW, params.workspace)
+    if isinstance(run, State):
+        return run
+    period = review_period(params.as_of, run.config.timezone)
     only = set(params.vendor_ids) if params.vendor_ids else None
     period_key = period.key if only is None else f"{period.key}-selected"
-    tag_flow_run_task(period_tag(period_key))
-    out_dir = report_dir(workspace, FLOW, period_key)
-
-    with timer("compute"):
-        vendors, deliveries = data.frame("vendors"), data.frame("vendor_deliveries")
-        audit = compute_vendors_task(vendors, deliveries, period)
-        sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
-        caused = vendor_incidents_task(data.frame("incidents"), data.frame("sla_events"), sla, vendors, period)
-        full = score_vendors_task(audit, vendors, deliveries, caused, period, config.vendor_scoring)
-        flagged = flagged_vendors_task(full, audit, vendors, caused, period, config.currency, only)
-        renewals = renewal_timelines_task(audit, full, period, only)
-        scorecard = restrict_scorecard(full, only)
-        history = history_for(workspace, config)
-        signals = signals_by_vendor(scorecard, renewals)
-        names = {r.vendor_id: r.vendor for r in full.scorecard}
-        changes = detect_changes_task(signals, load_previous_review_task(history, period.as_of), names, only)
-
-    with timer("render"):
-        usage = UsageLog()
-        narrator = narrator_from_settings(get_settings())
-        notices = draft_notices_task(
-            scorecard, flagged, period, out_dir / "notices", config.company, config.currency, narrator, usage
-        )
-        flagged = flagged.model_copy(update={"notices": notices})
-        sections = [scorecard, flagged, renewals, changes]
-        summary = write_review_summary_task(scorecard, flagged, renewals, period, narrator, usage)
-        report = new_report(
-            FLOW,
-            f"Vendor SLA review: {period.as_of:%d %B %Y}",
-            period_key,
-            prepared,
-            timer,
-            usage,
-            subtitle=f"{config.company} · 30 and 90 days to {period.as_of:%d %b %Y} ({period.tz})"
-            + (f" · vendors {', '.join(sorted(only))}" if only else ""),
-            summary=summary,
-            sections=sections,
-            section_charts={"scorecard": ["vendor-ontime"]},
-        )
-        charts = review_charts_task(scorecard)
-        paths = write_report_task(as_is(report), out_dir, charts)
-        publish_report_artifacts_task(as_is(report), paths, ARTIFACT_TABLES)
-
-    with timer("deliver"):
-        if only is None:
-            sent = deliver_review(
-                scorecard, flagged, renewals, changes, period, paths["html"], history, config.slack,
-                params.post_to_slack, params.digest,
-            )  # fmt: skip
-            # Saved after delivery: a failed alert leaves the previous signals, so the retry still sees the change.
-            save_review_task(history, period, signals, headline_map(sections))
-        else:
-            sent = ReviewDelivery(alert=AD_HOC, digest=AD_HOC)
-    history.close()
+    run.tag(period_key)
+    review = review_vendors(run.data, run.config, run.history, period, only)
+    notices_dir = report_dir(run.workspace, FLOW, period_key) / "notices"
+    notices, summary = review.write_up(notices_dir, run.config, run.narrator, run.usage)
+    only_line = f" · vendors {', '.join(sorted(only))}" if only else ""
+    published = publish(
+        run,
+        f"Vendor SLA review: {period.as_of:%d %B %Y}",
+        period_key,
+        period.as_of,
+        review.sections,
+        charts=lambda: review_charts_task(review.scorecard),
+        tables=ARTIFACT_TABLES,
+        # Not the generic history row: today's signals are saved once delivered (see VendorReview.deliver).
+        save=False,
+        subtitle=f"{run.config.company} · 30 and 90 days to {period.as_of:%d %b %Y} ({period.tz}){only_line}",
+        summary=summary,
+        section_charts={"scorecard": ["vendor-ontime"]},
+    )
+    with run.stage("deliver"):
+        html = published.paths["html"]
+        sent = review.deliver(html, run.history, run.config.slack, params.post_to_slack, params.digest)
+    run.close()
     return VendorSlaReviewResult(
         as_of=period.as_of,
-        report_html=paths["html"],
-        report_markdown=paths["markdown"],
         notices=[n.path for n in notices],
-        new_signals=len(changes.new),
+        new_signals=len(review.changes.new),
         alert=sent.alert,
         digest=sent.digest,
         delivered=sent.delivered,
-        timings=timer.seconds,
+        **published.outputs(),
     )

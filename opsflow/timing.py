@@ -46,7 +46,11 @@ class StageTimer:
         try:
             yield
         finally:
-            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
-            peak = peak_memory_mib()
-            if peak is not None:
-                self.peak_mib[stage] = peak
+            self.add(stage, time.perf_counter() - start)
+
+    def add(self, stage: str, seconds: float) -> None:
+        """Count `seconds` more for `stage`, which has just ended (for a stage timed without a `with` block)."""
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + seconds, 3)
+        peak = peak_memory_mib()
+        if peak is not None:
+            self.peak_mib[stage] = peak

@@ -10,14 +10,13 @@ from typing import Any
 
 import networkx as nx
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
 from opsflow.probes import ProbeResult
+from opsflow.tasking import compute_task
 from tasks.continuity.scenarios import EXERCISED, FLOW, DrillRun, Outcome, Scenario, ScenarioSet, StepResult, TargetKind
 from tasks.incidents.metrics import MAJOR, prepare_incidents
 from tasks.risk_management.register import RiskSection
@@ -1080,6 +1079,6 @@ def drill_history(
     )
 
 
-compute_impact_task = task(name="compute_impact", cache_policy=NO_CACHE)(compute_impact)
-assess_readiness_task = task(name="assess_readiness", cache_policy=NO_CACHE)(assess_readiness)
-plan_schedule_task = task(name="plan_schedule", cache_policy=NO_CACHE)(plan_schedule)
+compute_impact_task = compute_task(compute_impact, name="compute_impact")
+assess_readiness_task = compute_task(assess_readiness, name="assess_readiness")
+plan_schedule_task = compute_task(plan_schedule, name="plan_schedule")

@@ -15,12 +15,11 @@ from typing import Any
 
 import httpx
 import yaml
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
 from opsflow.drills import DRILLS_DIR, HttpPost, RestoreProbe, Scenario, ScenarioSet, SwitchProbe, TargetKind
 from opsflow.probes import ProbeResult, check_all, wait_until_healthy
+from opsflow.tasking import compute_task, io_task
 
 FLOW = "contingency-drill"
 INCIDENTS_FILE = "drill-incidents.csv"
@@ -292,8 +291,6 @@ def record_drill_incident(workspace: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-load_scenarios_task = task(name="load_scenarios", cache_policy=NO_CACHE)(load_scenarios)
-run_drill_task = task(name="run_drill", cache_policy=NO_CACHE)(run_drill)
-record_drill_incident_task = task(
-    name="record_drill_incident", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
-)(record_drill_incident)
+load_scenarios_task = compute_task(load_scenarios, name="load_scenarios")
+run_drill_task = compute_task(run_drill, name="run_drill")
+record_drill_incident_task = io_task(record_drill_incident, name="record_drill_incident")

@@ -6,14 +6,13 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from opsflow.config import WorkspaceConfig
 from opsflow.findings import Action, FocusSection, Headline, Section
+from opsflow.handoff import as_is
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
 from opsflow.settings import get_settings
+from opsflow.tasking import compute_task, io_task
 from tasks.coo.summary import summary_references, template_summary
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate
 
@@ -92,7 +91,12 @@ def focus_actions(focus: FocusSection) -> list[Action]:
     ]
 
 
-load_previous_audit_task = task(
-    name="load_previous_audit", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
-)(load_previous_audit)
-write_summary_task = task(name="write_summary", cache_policy=NO_CACHE)(write_summary)
+load_previous_audit_task = io_task(load_previous_audit, name="load_previous_audit")
+write_summary_task = compute_task(write_summary, name="write_summary")
+
+
+def audit_summary(
+    sections: list[Section], focus: FocusSection, period: Period, narrator: Narrator, usage: UsageLog
+) -> Narrative:
+    """The executive summary by its task, the finished sections and focus handed over as they are."""
+    return write_summary_task(as_is(sections), as_is(focus), period, narrator, usage)

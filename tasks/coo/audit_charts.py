@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from opsflow.charts import grouped_bar_chart, heatmap_5x5, line_chart
 from opsflow.findings import Section
+from opsflow.handoff import as_is
+from opsflow.tasking import compute_task
 
 SECTION_CHARTS = {
     "incidents": ["mttr-by-severity"],
@@ -73,4 +72,9 @@ def _burndown_chart(projects: Section, burndown: list[Any]) -> bytes:
     return line_chart("Burn-down: remaining work, planned vs actual", series, "remaining", percent=True)
 
 
-build_audit_charts_task = task(name="draw_charts", cache_policy=NO_CACHE)(build_audit_charts)
+build_audit_charts_task = compute_task(build_audit_charts, name="draw_charts")
+
+
+def audit_charts(sections: list[Section]) -> dict[str, bytes]:
+    """The audit's charts drawn by their task, the finished sections handed over as they are."""
+    return build_audit_charts_task(as_is(sections))

@@ -8,12 +8,11 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 from tasks.coo.focus import DEFINITIONS as FOCUS_DEFINITIONS
 from tasks.coo.focus import LEVELS, FocusItem, FocusSection, LeftOutRow, build_focus
 
@@ -219,4 +218,4 @@ def brief_lines(focus: FocusSection) -> list[str]:
     return [f"{i.text} ({i.owner}): {i.source}" for i in _items_by_rank(focus)]
 
 
-select_brief_task = task(name="select_brief", cache_policy=NO_CACHE)(select_brief)
+select_brief_task = compute_task(select_brief, name="select_brief")

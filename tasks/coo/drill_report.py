@@ -6,12 +6,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from opsflow.charts import grouped_bar_chart, line_chart
 from opsflow.findings import Headline, Section, headline_values
 from opsflow.history import HistoryStore
+from opsflow.tasking import compute_task
 from tasks.continuity.assess import HistorySection, ImpactSection, ReadinessSection, drill_history
 from tasks.continuity.scenarios import DRILLS_DIR, DrillRun, Outcome, Scenario, ScenarioSet, drill_incident_rows
 from tasks.reporting.narrative import Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
@@ -173,4 +171,4 @@ def drill_record(scenario: Scenario, run: DrillRun, primary_services: list[str])
     }
 
 
-drill_summary_task = task(name="write_drill_summary", cache_policy=NO_CACHE)(drill_summary)
+drill_summary_task = compute_task(drill_summary, name="write_drill_summary")

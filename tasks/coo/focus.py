@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from opsflow.findings import Action, FocusItem, FocusSection, Headline, LeftOutRow, Section, Urgency
+from opsflow.handoff import as_is
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 LEVELS: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.IMPORTANT, Urgency.ON_RADAR)
 
@@ -170,4 +169,9 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
     )
 
 
-build_focus_task = task(name="build_focus", cache_policy=NO_CACHE)(build_focus)
+build_focus_task = compute_task(build_focus, name="build_focus")
+
+
+def focus_on(sections: list[Section], period: Period) -> FocusSection:
+    """The focus list of a run's finished sections (handed to the task as they are: Prefect need not walk them)."""
+    return build_focus_task(as_is(sections), period)

@@ -8,8 +8,6 @@ import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsflow.contract import DATASETS
@@ -18,6 +16,7 @@ from opsflow.findings import Ratio
 if TYPE_CHECKING:
     from anthropic.types import ToolParam
 
+from opsflow.tasking import compute_task
 from tasks.reporting.narrative import (
     BUDGETS,
     NarrationFailed,
@@ -536,4 +535,4 @@ def decision_lines(decision: RouteDecision) -> list[str]:
 
 
 # Claude is called through the SDK, which retries itself, and `route` never raises (it falls back to the rules).
-route_task = task(name="route_challenge", cache_policy=NO_CACHE)(route)
+route_task = compute_task(route, name="route_challenge")

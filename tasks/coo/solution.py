@@ -7,13 +7,12 @@ from datetime import date, timedelta
 from typing import Literal
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.datasets import OpsData
 from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency, section_figures
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 from tasks.coo.focus import build_focus
 from tasks.coo.router import Figure, RouteDecision, Skill
 from tasks.incidents.metrics import IncidentSection, compute_incidents_task
@@ -812,6 +811,6 @@ def kpis_to_register(smart: SmartSection, period: Period) -> list[RegisteredKpi]
     ]
 
 
-analyse_task = task(name="analyse_challenge", cache_policy=NO_CACHE)(analyse)
-smart_metrics_task = task(name="define_smart_metrics", cache_policy=NO_CACHE)(smart_metrics)
-action_plan_task = task(name="plan_actions", cache_policy=NO_CACHE)(action_plan)
+analyse_task = compute_task(analyse, name="analyse_challenge")
+smart_metrics_task = compute_task(smart_metrics, name="define_smart_metrics")
+action_plan_task = compute_task(action_plan, name="plan_actions")

@@ -9,8 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.config import SlackConfig
@@ -18,6 +16,7 @@ from opsflow.findings import Action, Headline, Section
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from opsflow.settings import get_settings
+from opsflow.tasking import compute_task
 from tasks.delivery.slack import DeliveryResult, publish_to_slack, sender_from_settings
 from tasks.reporting.narrative import PLACEHOLDER, Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
 from tasks.reporting.render import render
@@ -253,7 +252,7 @@ def deliver_review(
     return out
 
 
-draft_notices_task = task(name="draft_notices", cache_policy=NO_CACHE)(draft_notices)
+draft_notices_task = compute_task(draft_notices, name="draft_notices")
 
 
-write_review_summary_task = task(name="write_review_summary", cache_policy=NO_CACHE)(write_review_summary)
+write_review_summary_task = compute_task(write_review_summary, name="write_review_summary")

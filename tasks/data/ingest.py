@@ -42,14 +42,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as prefect_task_run
 
 from opsflow.config import ENV_VAR, CollapseSpec, SourceSpec, WorkspaceConfig, sql_label
 from opsflow.contract import ColumnSpec, DatasetContract, load_contracts
 from opsflow.datasets import REASON, ROW, DataSourceError, LoadedDataset
 from opsflow.memory import release_free_memory
+from opsflow.tasking import io_task
 
 log = logging.getLogger(__name__)
 
@@ -1170,10 +1169,10 @@ def should_retry(failed: dict[str, DataSourceError], run_count: int, retries: in
     return transient and run_count <= retries
 
 
-load_source_task = task(
+load_source_task = io_task(
+    load_source,
     name="load_source",
-    cache_policy=NO_CACHE,
     retries=LOAD_RETRIES,
     retry_delay_seconds=LOAD_RETRY_DELAYS,
     retry_condition_fn=is_transient,
-)(load_source)
+)

@@ -55,8 +55,6 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.row_conditions import Column
 from great_expectations.validator.v1_validator import Validator as V1Validator
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from opsflow.config import WorkspaceConfig
 from opsflow.contract import DATASETS, ColumnSpec, ColumnType, DatasetContract, load_contracts
@@ -70,6 +68,7 @@ from opsflow.datasets import (
     ValidatedDataset,
 )
 from opsflow.memory import release_free_memory
+from opsflow.tasking import compute_task
 
 logger = logging.getLogger(__name__)
 
@@ -671,5 +670,5 @@ def validate_workspace(
 
 # NO_CACHE: Prefect's default cache key would pickle every input frame to hash it (seconds and a full copy in memory
 # at scale), for a cache nothing reads.
-validate_dataset_task = task(name="validate_dataset", cache_policy=NO_CACHE)(validate_dataset)
-validate_workspace_task = task(name="validate_workspace", cache_policy=NO_CACHE)(validate_workspace)
+validate_dataset_task = compute_task(validate_dataset, name="validate_dataset")
+validate_workspace_task = compute_task(validate_workspace, name="validate_workspace")

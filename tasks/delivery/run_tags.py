@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+
+from opsflow.tasking import io_task
 
 
 def tag_flow_run(*tags: str) -> list[str]:
@@ -30,6 +30,4 @@ def period_tag(key: str) -> str:
     return f"period:{key}"
 
 
-tag_flow_run_task = task(name="tag_flow_run", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    tag_flow_run
-)
+tag_flow_run_task = io_task(tag_flow_run, name="tag_flow_run")

@@ -18,8 +18,6 @@ from typing import Any, Literal, Protocol
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -39,6 +37,7 @@ from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline, Urgency
 from opsflow.history import HistoryStore
 from opsflow.settings import Settings, get_settings
+from opsflow.tasking import io_task
 
 log = logging.getLogger("opsflow.slack")
 # The SDK logs request URLs at DEBUG, and an incoming-webhook URL is a secret: keep the SDK's own logger above DEBUG.
@@ -842,13 +841,7 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     return True
 
 
-deliver_task = task(
-    name="deliver_report",
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=is_transient,
-    cache_policy=NO_CACHE,
-)(deliver)
+deliver_task = io_task(deliver, name="deliver_report", retry_condition_fn=is_transient)
 
 
 def publish_to_slack(

@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 MAJOR: tuple[str, ...] = ("SEV1", "SEV2")
@@ -805,4 +804,4 @@ def _open_state(r: OpenMajorIncident) -> str:
     return "".join(f", {p}" for p in parts)
 
 
-compute_incidents_task = task(name="compute_incidents", cache_policy=NO_CACHE)(compute_incidents)
+compute_incidents_task = compute_task(compute_incidents, name="compute_incidents")

@@ -7,12 +7,11 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 Status = Literal["achieved", "on_track", "at_risk", "off_track", "not_scored"]
 
@@ -380,4 +379,4 @@ def compute_kpis(kpis: pd.DataFrame | None, observations: pd.DataFrame | None, p
     )
 
 
-compute_kpis_task = task(name="compute_kpis", cache_policy=NO_CACHE)(compute_kpis)
+compute_kpis_task = compute_task(compute_kpis, name="compute_kpis")

@@ -6,14 +6,13 @@ from datetime import date
 from typing import Any, Literal
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.contract import contract
 from opsflow.datasets import ROW, OpsData
 from opsflow.findings import Headline, Section, headline_values, section_figures
 from opsflow.history import HistoryStore
+from opsflow.tasking import io_task
 from tasks.data.ingest import NAIVE_TIMES, TEXT
 
 AUDIT_FLOW = "weekly-audit"
@@ -179,9 +178,5 @@ def kpis_with_registered(
     )
 
 
-register_kpis_task = task(name="register_kpis", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    register_kpis
-)
-kpis_with_registered_task = task(
-    name="track_registered_kpis", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
-)(kpis_with_registered)
+register_kpis_task = io_task(register_kpis, name="register_kpis")
+kpis_with_registered_task = io_task(kpis_with_registered, name="track_registered_kpis")

@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 from scipy import stats
 
 from opsflow.charts import grouped_bar_chart
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
+from opsflow.tasking import compute_task
 from tasks.performance_metrics.kpis import PERSPECTIVES, KpiSection
 
 TREND_ALPHA = 0.05
@@ -308,5 +307,5 @@ def performance_charts(section: PerformanceSection) -> dict[str, bytes]:
     }
 
 
-review_performance_task = task(name="review_performance", cache_policy=NO_CACHE)(review_performance)
-performance_charts_task = task(name="draw_performance_charts", cache_policy=NO_CACHE)(performance_charts)
+review_performance_task = compute_task(review_performance, name="review_performance")
+performance_charts_task = compute_task(performance_charts, name="draw_performance_charts")

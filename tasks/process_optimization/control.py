@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 from scipy import stats
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency, headline_values
 from opsflow.history import HistoryStore
 from opsflow.period import Period
+from opsflow.tasking import compute_task, io_task
 from tasks.process_optimization.mining import process_slug
 from tasks.process_optimization.transformation import Baseline, ProcessLog, completed_mask
 
@@ -394,10 +393,6 @@ def control_step(
     )
 
 
-load_baselines_task = task(name="load_baselines", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    load_baselines
-)
-save_transformation_run_task = task(
-    name="save_transformation_run", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
-)(save_transformation_run)
-control_step_task = task(name="test_before_after", cache_policy=NO_CACHE)(control_step)
+load_baselines_task = io_task(load_baselines, name="load_baselines")
+save_transformation_run_task = io_task(save_transformation_run, name="save_transformation_run")
+control_step_task = compute_task(control_step, name="test_before_after")

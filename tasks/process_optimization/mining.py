@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 BOTTLENECK_DAYS = 30
 TREND_WEEKS = 12
@@ -481,4 +480,4 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     )
 
 
-compute_processes_task = task(name="compute_processes", cache_policy=NO_CACHE)(compute_processes)
+compute_processes_task = compute_task(compute_processes, name="compute_processes")

@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.charts import grouped_bar_chart, line_chart
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 from tasks.performance_metrics.registry import RegisteredKpi
 from tasks.process_optimization.mining import mine_log, process_slug
 
@@ -987,9 +986,9 @@ def transformation_summary(state: CurrentStateSection, plan: ImprovementPlanSect
     return " ".join(parts)
 
 
-transformation_charts_task = task(name="draw_transformation_charts", cache_policy=NO_CACHE)(transformation_charts)
-process_log_task = task(name="mine_process_log", cache_policy=NO_CACHE)(process_log)
-current_state_task = task(name="compute_current_state", cache_policy=NO_CACHE)(current_state)
-improvement_plan_task = task(name="plan_improvement", cache_policy=NO_CACHE)(improvement_plan)
-resolve_baseline_task = task(name="resolve_baseline", cache_policy=NO_CACHE)(resolve_baseline)
-proposed_kpis_task = task(name="propose_kpis", cache_policy=NO_CACHE)(proposed_kpis)
+transformation_charts_task = compute_task(transformation_charts, name="draw_transformation_charts")
+process_log_task = compute_task(process_log, name="mine_process_log")
+current_state_task = compute_task(current_state, name="compute_current_state")
+improvement_plan_task = compute_task(improvement_plan, name="plan_improvement")
+resolve_baseline_task = compute_task(resolve_baseline, name="resolve_baseline")
+proposed_kpis_task = compute_task(proposed_kpis, name="propose_kpis")

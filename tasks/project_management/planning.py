@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
 from opsflow.charts import heatmap_5x5
@@ -18,6 +16,7 @@ from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.initiatives import SAMPLE_INITIATIVE, Initiative, WorkPackage
 from opsflow.period import Period
+from opsflow.tasking import compute_task, io_task
 from tasks.incidents.metrics import compute_incidents
 from tasks.performance_metrics.registry import RegisteredKpi
 from tasks.process_optimization.mining import compute_processes
@@ -774,13 +773,11 @@ def slack_headlines(sections: list[Section]) -> list[Headline]:
     return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
 
 
-identify_risks_task = task(name="identify_initiative_risks", cache_policy=NO_CACHE)(identify_risks)
-build_plan_task = task(name="insert_mitigations", cache_policy=NO_CACHE)(build_plan)
-current_figures_task = task(name="measure_baselines", cache_policy=NO_CACHE)(current_figures)
-risk_section_task = task(name="build_risk_section", cache_policy=NO_CACHE)(risk_section)
-schedule_section_task = task(name="build_schedule_section", cache_policy=NO_CACHE)(schedule_section)
-success_kpis_task = task(name="propose_success_kpis", cache_policy=NO_CACHE)(success_kpis)
-planning_charts_task = task(name="draw_planning_charts", cache_policy=NO_CACHE)(planning_charts)
-previous_plan_task = task(name="load_previous_plan", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15])(
-    previous_plan
-)
+identify_risks_task = compute_task(identify_risks, name="identify_initiative_risks")
+build_plan_task = compute_task(build_plan, name="insert_mitigations")
+current_figures_task = compute_task(current_figures, name="measure_baselines")
+risk_section_task = compute_task(risk_section, name="build_risk_section")
+schedule_section_task = compute_task(schedule_section, name="build_schedule_section")
+success_kpis_task = compute_task(success_kpis, name="propose_success_kpis")
+planning_charts_task = compute_task(planning_charts, name="draw_planning_charts")
+previous_plan_task = io_task(previous_plan, name="load_previous_plan")

@@ -10,12 +10,11 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 OPEN_STATUSES = ("planned", "active", "on_hold")
 MILESTONE_DAYS = 14
@@ -494,4 +493,4 @@ def _headlines(health: dict[str, int], spi: float | None, cpi: float | None) -> 
     ]  # fmt: skip
 
 
-compute_projects_task = task(name="compute_projects", cache_policy=NO_CACHE)(compute_projects)
+compute_projects_task = compute_task(compute_projects, name="compute_projects")

@@ -15,13 +15,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from prefect import task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from opsflow.charts import png_bytes  # noqa: E402
 from opsflow.initiatives import PlanError as PlanError  # noqa: E402  (re-exported: callers catch it here)
 from opsflow.initiatives import plan_graph  # noqa: E402
+from opsflow.tasking import compute_task  # noqa: E402
 
 PERT_LAMBDA = 4.0
 """Weight of the most likely duration in the Beta-PERT distribution (the classic PERT value)."""
@@ -311,5 +310,5 @@ def gantt_chart(
     return png_bytes(fig)
 
 
-critical_path_task = task(name="compute_critical_path", cache_policy=NO_CACHE)(critical_path)
-simulate_task = task(name="simulate_schedule", cache_policy=NO_CACHE)(simulate)
+critical_path_task = compute_task(critical_path, name="compute_critical_path")
+simulate_task = compute_task(simulate, name="simulate_schedule")

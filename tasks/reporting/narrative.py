@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from opsflow.settings import Settings
+from opsflow.tasking import compute_task
 from tasks.reporting.present import format_value
 
 if TYPE_CHECKING:  # the SDK is imported when Claude is configured (about 0.9 s every run would pay otherwise)
@@ -625,4 +624,4 @@ def _fallback(
 
 
 # The SDK retries the API itself and `narrate` never raises (it falls back), so the task has no retries of its own.
-narrate_task = task(name="write_narrative", cache_policy=NO_CACHE)(narrate)
+narrate_task = compute_task(narrate, name="write_narrative")

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from opsflow.contract import DATASETS, load_contracts
 from opsflow.datasets import REASON, ROW, OpsData, ValidatedDataset
+from opsflow.tasking import io_task
 from tasks.reporting.render import render
 
 SAMPLE_ROWS = 20
@@ -173,9 +173,9 @@ def publish_quality_artifacts(data: OpsData, load_errors: dict[str, str], key: s
     )
 
 
-write_quality_report_task = task(name="write_quality_report", retries=2, retry_delay_seconds=[2, 5])(
-    write_quality_report
+write_quality_report_task = io_task(
+    write_quality_report, name="write_quality_report", retries=2, retry_delay_seconds=[2, 5]
 )
-publish_quality_artifacts_task = task(name="publish_quality_artifacts", retries=2, retry_delay_seconds=[2, 5])(
-    publish_quality_artifacts
+publish_quality_artifacts_task = io_task(
+    publish_quality_artifacts, name="publish_quality_artifacts", retries=2, retry_delay_seconds=[2, 5]
 )

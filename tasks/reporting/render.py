@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from prefect import task
-from prefect.cache_policies import NO_CACHE
+
+from opsflow.tasking import compute_task
 
 _MD_SPECIALS = re.compile(r"([\\`*_\[\]|#~])")
 
@@ -116,4 +116,4 @@ def render(template: str, **context: Any) -> str:
     return env.get_template(template).render(**context)
 
 
-render_task = task(name="render_template", cache_policy=NO_CACHE)(render)
+render_task = compute_task(render, name="render_template")

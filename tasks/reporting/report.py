@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.charts import data_uri
 from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
+from opsflow.tasking import compute_task, io_task
 from opsflow.timing import StageTimer
 from tasks.data.prepare import WorkspaceData
 from tasks.reporting.narrative import Narrative, UsageLog
@@ -167,10 +166,6 @@ def save_report(history: HistoryStore, report: FlowReport, as_of: date, extra: d
     history.save_run(report.flow, report.period_key, as_of, headline_values(report.sections), payload)
 
 
-write_report_task = task(name="write_report", cache_policy=NO_CACHE)(write_report)
-publish_report_artifacts_task = task(
-    name="publish_artifacts", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
-)(publish_report_artifacts)
-save_report_task = task(name="save_report", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(
-    save_report
-)
+write_report_task = compute_task(write_report, name="write_report")
+publish_report_artifacts_task = io_task(publish_report_artifacts, name="publish_artifacts")
+save_report_task = io_task(save_report, name="save_report")

@@ -6,12 +6,11 @@ import datetime as dt
 from typing import Any, Literal
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 HIGH_SCORE = 15
 TOP_N = 10
@@ -469,4 +468,4 @@ def _headlines(
     ]  # fmt: skip
 
 
-compute_risks_task = task(name="compute_risks", cache_policy=NO_CACHE)(compute_risks)
+compute_risks_task = compute_task(compute_risks, name="compute_risks")

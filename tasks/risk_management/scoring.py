@@ -7,14 +7,13 @@ from enum import StrEnum
 from typing import Any, Literal
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.charts import heatmap_5x5
 from opsflow.findings import Action, Basis, Headline, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
+from opsflow.tasking import compute_task, io_task
 from tasks.performance_metrics.registry import RegisteredKpi
 from tasks.risk_management.register import HIGH_SCORE, LIKELIHOOD, RiskSection, compute_risks
 
@@ -561,9 +560,14 @@ def load_previous_assessment(history: HistoryStore, as_of: dt.date) -> StoredRun
     return history.previous_run(FLOW_ASSESSMENT, as_of)
 
 
-suggest_from_history_task = task(name="suggest_risks", cache_policy=NO_CACHE)(suggest_from_history)
-assess_register_task = task(name="assess_register", cache_policy=NO_CACHE)(assess_register)
-assessment_charts_task = task(name="draw_assessment_charts", cache_policy=NO_CACHE)(assessment_charts)
-load_previous_assessment_task = task(
-    name="load_previous_assessment", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15]
-)(load_previous_assessment)
+suggest_from_history_task = compute_task(suggest_from_history, name="suggest_risks")
+assess_register_task = compute_task(assess_register, name="assess_register")
+assessment_charts_task = compute_task(assessment_charts, name="draw_assessment_charts")
+load_previous_assessment_task = io_task(load_previous_assessment, name="load_previous_assessment")
+
+
+def assessment_counts(section: RiskAssessmentSection) -> dict[str, int]:
+    """The assessment in four counts: open risks, ratings the evidence raised, high risks before and after it."""
+    figures = {h.key: h.value for h in section.headlines}
+    names = {"open_risks": "open", "rerated": "rerated", "high_before": "high_before", "high_after": "high_after"}
+    return {name: int(figures.get(f"risk_assessment.{key}") or 0) for name, key in names.items()}

@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 TREND_WEEKS = 12
 BUDGET_DAYS = 30
@@ -536,4 +535,4 @@ def _breach_action(b: ErrorBudgetRow) -> Action:
     )
 
 
-compute_sla_task = task(name="compute_sla", cache_policy=NO_CACHE)(compute_sla)
+compute_sla_task = compute_task(compute_sla, name="compute_sla")

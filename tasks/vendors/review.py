@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.charts import grouped_bar_chart
@@ -23,6 +21,7 @@ from opsflow.config import VendorScoring
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
+from opsflow.tasking import compute_task, io_task
 from tasks.service_levels.slo import SlaSection
 from tasks.vendors.scorecard import (
     DEFINITIONS as SCORECARD_DEFINITIONS,
@@ -1179,15 +1178,11 @@ def pick_headlines(sections: Iterable[Section], keys: Iterable[str]) -> list[Hea
     return [by_key[k] for k in keys if k in by_key and by_key[k].value is not None]
 
 
-vendor_incidents_task = task(name="find_vendor_incidents", cache_policy=NO_CACHE)(vendor_incidents)
-score_vendors_task = task(name="score_vendors", cache_policy=NO_CACHE)(score_vendors)
-flagged_vendors_task = task(name="review_flagged_vendors", cache_policy=NO_CACHE)(flagged_vendors)
-renewal_timelines_task = task(name="plan_renewals", cache_policy=NO_CACHE)(renewal_timelines)
-load_previous_review_task = task(
-    name="load_previous_review", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE
-)(load_previous_review)
-detect_changes_task = task(name="detect_changes", cache_policy=NO_CACHE)(detect_changes)
-review_charts_task = task(name="draw_review_charts", cache_policy=NO_CACHE)(review_charts)
-save_review_task = task(name="save_review", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)(
-    save_review
-)
+vendor_incidents_task = compute_task(vendor_incidents, name="find_vendor_incidents")
+score_vendors_task = compute_task(score_vendors, name="score_vendors")
+flagged_vendors_task = compute_task(flagged_vendors, name="review_flagged_vendors")
+renewal_timelines_task = compute_task(renewal_timelines, name="plan_renewals")
+load_previous_review_task = io_task(load_previous_review, name="load_previous_review")
+detect_changes_task = compute_task(detect_changes, name="detect_changes")
+review_charts_task = compute_task(review_charts, name="draw_review_charts")
+save_review_task = io_task(save_review, name="save_review")

@@ -7,12 +7,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
+from opsflow.tasking import compute_task
 
 SCORE_DAYS = 30
 FLAG_VIOLATIONS = 3
@@ -713,4 +712,4 @@ def _headlines(
     ]
 
 
-compute_vendors_task = task(name="compute_vendors", cache_policy=NO_CACHE)(compute_vendors)
+compute_vendors_task = compute_task(compute_vendors, name="compute_vendors")
