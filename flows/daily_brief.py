@@ -16,11 +16,12 @@ from tasks.coo.audit import history_for
 from tasks.coo.brief import (
     FLOW,
     MAX_LINES,
+    BriefPeriod,
     brief_actions,
     brief_lines,
-    brief_period,
     select_brief_task,
 )
+from tasks.data.clock import on_the_clock
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
 from tasks.delivery.publish import post_report
@@ -76,8 +77,11 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
     prepared = load_workspace_data(params.workspace, timer)
     if prepared.reasons:
         return not_usable(FLOW, prepared)
+    clocked = on_the_clock(prepared, FLOW, params.as_of, BriefPeriod)
+    if isinstance(clocked, State):
+        return clocked
+    prepared, period = clocked
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = brief_period(params.as_of, config.timezone)
     tag_flow_run_task(period_tag(period.key))
 
     with timer("compute"):

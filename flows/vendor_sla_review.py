@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 
 from opsflow.handoff import as_is
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
+from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.coo.audit import history_for
 from tasks.coo.vendor_review import ReviewDelivery, deliver_review, draft_notices_task, write_review_summary_task
+from tasks.data.clock import on_the_clock
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
@@ -30,7 +32,6 @@ from tasks.vendors.review import (
     renewal_timelines_task,
     restrict_scorecard,
     review_charts_task,
-    review_period,
     save_review_task,
     score_vendors_task,
     signals_by_vendor,
@@ -84,8 +85,11 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
     prepared = load_workspace_data(params.workspace, timer)
     if prepared.reasons:
         return not_usable(FLOW, prepared)
+    clocked = on_the_clock(prepared, FLOW, params.as_of, Period)
+    if isinstance(clocked, State):
+        return clocked
+    prepared, period = clocked
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = review_period(params.as_of, config.timezone)
     only = set(params.vendor_ids) if params.vendor_ids else None
     period_key = period.key if only is None else f"{period.key}-selected"
     tag_flow_run_task(period_tag(period_key))

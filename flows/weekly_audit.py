@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from opsflow.handoff import as_is
 from opsflow.memory import release_free_memory
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
+from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.coo.audit import (
     FLOW,
-    audit_period,
     focus_actions,
     history_for,
     load_previous_audit_task,
@@ -25,6 +25,7 @@ from tasks.coo.audit import (
 )
 from tasks.coo.audit_charts import SECTION_CHARTS, build_audit_charts_task
 from tasks.coo.focus import build_focus_task
+from tasks.data.clock import on_the_clock
 from tasks.data.prepare import load_workspace_data, not_usable
 from tasks.delivery.alerts import alert_on_failure
 from tasks.delivery.publish import post_report
@@ -89,8 +90,11 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     prepared = load_workspace_data(params.workspace, timer)
     if prepared.reasons:
         return not_usable(FLOW, prepared)
+    clocked = on_the_clock(prepared, FLOW, params.as_of, Period)
+    if isinstance(clocked, State):
+        return clocked
+    prepared, period = clocked
     workspace, config, data = prepared.workspace, prepared.config, prepared.data
-    period = audit_period(params.as_of, config.timezone)
     tag_flow_run_task(period_tag(period.key))
 
     with timer("compute"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,11 @@ class SourceSpec(BaseModel):
     false_values: list[str] = Field(default_factory=lambda: ["false", "no", "n", "0", "f"])
     defaults: dict[str, str] = Field(default_factory=dict, description="Constant value for a column the source lacks.")
     collapse: CollapseSpec | None = None
+    observed_until: datetime | None = Field(
+        None,
+        description="When the export was taken (local time in the workspace's time zone without an offset): the data "
+        "is complete up to then. Default: the end of the local day of the dataset's last event.",
+    )
 
     @model_validator(mode="after")
     def _has_location(self) -> SourceSpec:
@@ -104,6 +110,16 @@ class VendorScoring(BaseModel):
     responsiveness: float = 0.2
 
 
+class ProcessSpec(BaseModel):
+    """How a process in the event log ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    end_activities: list[str] = Field(
+        min_length=1, description="Activities that complete a case: a case without one of them is in progress."
+    )
+
+
 class WorkspaceConfig(BaseModel):
     """Everything opsflow.yaml says."""
 
@@ -119,6 +135,11 @@ class WorkspaceConfig(BaseModel):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     vendor_scoring: VendorScoring = Field(default_factory=VendorScoring)
+    processes: dict[str, ProcessSpec] = Field(
+        default_factory=dict,
+        description="Per process of the event log, its end activities. Default: the activity its cases most often "
+        "end with.",
+    )
 
 
 def load_config(workspace: Path) -> WorkspaceConfig:

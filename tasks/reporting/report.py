@@ -16,6 +16,7 @@ from opsflow.charts import data_uri
 from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
 from opsflow.timing import StageTimer
+from tasks.data.clock import mark_partial
 from tasks.data.prepare import WorkspaceData
 from tasks.reporting.narrative import Narrative, UsageLog
 from tasks.reporting.present import SectionView, section_view, table_view
@@ -38,6 +39,10 @@ class FlowReport(BaseModel):
     sections: list[SerializeAsAny[Section]] = Field(default_factory=list)
     quality_rows: list[dict[str, Any]] = Field(default_factory=list)
     load_errors: dict[str, str] = Field(default_factory=dict)
+    data_covers: str = Field("", description="What the data covers, in one line.")
+    data_warnings: list[str] = Field(
+        default_factory=list, description="Datasets that stop before the period ends: their figures are partial."
+    )
     usage: str | None = Field(None, description="Claude tokens and estimated cost, for the footer.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage of the run.")
     section_charts: dict[str, list[str]] = Field(
@@ -59,7 +64,8 @@ def new_report(
 ) -> FlowReport:
     """A flow's report with what every report carries filled in: company, generation time, data quality, load errors,
     the Claude usage footer and the stage timings so far. `content` is the rest of FlowReport (subtitle, summary,
-    focus, focus_title, sections, section_charts)."""
+    focus, focus_title, sections, section_charts). Sections built on a dataset that stops early are marked partial."""
+    mark_partial(content.get("sections", []), prepared.partial_datasets)
     return FlowReport(
         flow=flow,
         title=title,
@@ -68,6 +74,8 @@ def new_report(
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         quality_rows=quality_rows(prepared.data, prepared.load_errors),
         load_errors=prepared.load_errors,
+        data_covers=prepared.coverage_line,
+        data_warnings=prepared.clock_warnings,
         usage=usage.footer() if usage is not None and usage.calls else None,
         timings=timer.seconds,
         **content,

@@ -1,0 +1,195 @@
+"""A flow's period set by the data's own clock, and the workspace's data cut to that period's end (point in time).
+
+The rule per flow (README, "What the data covers"):
+- weekly-audit: `--as-of` must be the last day of a week (a Sunday). The default week is the last complete one the
+  data covers (the newest of the flow's event datasets reaches its end). A week past all of them is refused in one
+  line naming the dataset and its last record. A dataset that stops more than QUIET_DAYS before the week's end is
+  named in a warning in the report and in Slack, and the sections built on it are marked partial.
+- daily-brief and vendor-sla-review: the default day is today, or the last day the data covers when the data
+  stops earlier. A day past the data is refused in one line naming the dataset and its last record.
+Every flow then computes on the data as known at its period's end: an audit-log export is replayed only up to
+then, later rows are dropped, and values recorded later (a resolution, a delivery) are emptied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+
+from opsflow.contract import load_contracts
+from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame, dataset_coverage
+from opsflow.datasets import OpsData, ValidatedDataset
+from opsflow.findings import Section
+from opsflow.period import Period, PeriodError, check_week_end, last_complete_week_end, local_time
+from tasks.data.ingest import load_dataset
+from tasks.data.prepare import WorkspaceData
+from tasks.data.validate import validate_dataset
+
+CLOCK_DATASETS: dict[str, tuple[str, ...]] = {
+    "weekly-audit": ("incidents", "sla_events", "vendor_deliveries", "process_events"),
+    "daily-brief": ("incidents", "sla_events", "vendor_deliveries", "process_events"),
+    "vendor-sla-review": ("vendor_deliveries", "sla_events", "incidents"),
+}
+"""The event datasets whose coverage sets each flow's period (KPI observations are monthly: they never hold a
+period back). Other flows use every event dataset."""
+
+P = TypeVar("P", bound=Period)
+
+WEEKLY_FLOWS = frozenset({"weekly-audit"})
+
+SECTION_DATASETS: dict[str, tuple[str, ...]] = {
+    "incidents": ("incidents",),
+    "sla": ("sla_events",),
+    "vendors": ("vendor_deliveries",),
+    "processes": ("process_events",),
+    "kpis": ("kpi_observations",),
+    "risks": ("incidents",),
+    "scorecard": ("vendor_deliveries",),
+    "flagged": ("vendor_deliveries", "incidents"),
+}
+"""Which datasets each report section's figures rest on (to mark a section partial when one of them is behind)."""
+
+
+def clock_datasets(flow: str) -> tuple[str, ...]:
+    return CLOCK_DATASETS.get(flow, tuple(EVENT_COLUMNS))
+
+
+def workspace_coverage(prepared: WorkspaceData) -> Coverage:
+    """What every event dataset of the workspace covers (opsflow.yaml's `observed_until` wins over the data)."""
+    tz = prepared.config.timezone
+    found: dict[str, DatasetCoverage] = {}
+    for name, ds in prepared.data.datasets.items():
+        if name not in EVENT_COLUMNS:
+            continue
+        spec = prepared.config.sources.get(name)
+        found[name] = dataset_coverage(name, ds.frame, tz, spec.observed_until if spec is not None else None)
+    return Coverage(found, tz)
+
+
+def _today(tz: str, today: date | None) -> date:
+    return today or datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+
+
+def _past_data(flow: str, period: Period, coverage: Coverage, names: Sequence[str]) -> str:
+    """One line: the period runs past the data; which dataset ends where, and the last period that is covered."""
+    newest = max(coverage.of(names), key=lambda c: c.until or pd.Timestamp.min.tz_localize("UTC"))
+    last = newest.last if newest.last is not None else newest.until
+    assert last is not None
+    covered = coverage.last_covered_day(names)
+    return (
+        f"{flow}: {period.as_of.isoformat()} is past the data: {newest.name}'s last record is "
+        f"{local_time(last, coverage.tz)}; the data covers up to {covered.isoformat() if covered else '-'}"
+    )
+
+
+def period_for(
+    flow: str,
+    as_of: date | None,
+    coverage: Coverage,
+    make: Callable[[date, str], P],
+    today: date | None = None,
+) -> P:
+    """The flow's period: `as_of` (checked against the week and the data), or the last complete one the data covers.
+    PeriodError (one line) when it cannot be reported on."""
+    tz, names = coverage.tz, clock_datasets(flow)
+    weekly = flow in WEEKLY_FLOWS
+    data_end = coverage.data_end(names)
+    if as_of is not None:
+        period = make(check_week_end(as_of) if weekly else as_of, tz)
+        if data_end is not None and period.end > data_end:
+            raise PeriodError(_past_data(flow, period, coverage, names))
+        return period
+    now = _today(tz, today)
+    last_day = coverage.last_covered_day(names)
+    if weekly:
+        # last_complete_week_end gives the last week end strictly before its argument.
+        limit = now if last_day is None else min(now, last_day + pd.Timedelta(days=1).to_pytimedelta())
+        return make(last_complete_week_end(limit), tz)
+    return make(now if last_day is None else min(now, last_day), tz)
+
+
+def _references(name: str, datasets: dict[str, ValidatedDataset]) -> dict[str, pd.Series]:
+    contract = load_contracts()[name]
+    refs: dict[str, pd.Series] = {}
+    for spec in contract.columns.values():
+        ref = spec.reference
+        if ref is not None and ref[0] != name and ref[0] in datasets:
+            refs[f"{ref[0]}.{ref[1]}"] = datasets[ref[0]].frame[ref[1]]
+    return refs
+
+
+def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> WorkspaceData:
+    """The workspace's data as known at the period's end, with what the data covers and its warnings attached.
+
+    An audit-log export (`collapse`) is read again and replayed up to the end (then validated as a fresh export
+    would be); every event dataset then loses the rows and values recorded at or after it."""
+    cutoff, tz = period.end, prepared.config.timezone
+    coverage = workspace_coverage(prepared)
+    datasets = dict(prepared.data.datasets)
+    contracts = load_contracts()
+    for name, ds in list(datasets.items()):
+        spec = prepared.config.sources.get(name)
+        if spec is not None and spec.collapse is not None:
+            loaded = load_dataset(name, spec, prepared.workspace, cutoff)
+            replayed = validate_dataset(
+                loaded, contracts[name], _references(name, datasets), prepared.config.quality.threshold(name)
+            )
+            replayed.quality.quarantine_path = ds.quality.quarantine_path
+            datasets[name] = replayed
+    for name, ds in datasets.items():
+        if name in EVENT_COLUMNS:
+            datasets[name] = replace(ds, frame=cut_frame(name, ds.frame, cutoff, tz))
+    names = clock_datasets(flow)
+    behind = coverage.behind(names, cutoff)
+    warnings = [
+        f"{c.name} stops at {local_time(c.last if c.last is not None else c.until, tz)}, "
+        f"{(cutoff - c.until).days} days before this period ends: its figures are partial "
+        f"(anything after that is missing, not zero)"
+        for c in behind
+        if c.until is not None
+    ]
+    return replace(
+        prepared,
+        data=OpsData(datasets=datasets),
+        coverage_line=coverage.summary(names),
+        clock_warnings=warnings,
+        partial_datasets=[c.name for c in behind],
+    )
+
+
+def mark_partial(sections: Sequence[Section], partial_datasets: Sequence[str]) -> None:
+    """Say in each section built on a dataset that stops early that its figures are partial."""
+    if not partial_datasets:
+        return
+    for section in sections:
+        short = [d for d in SECTION_DATASETS.get(section.name, ()) if d in partial_datasets]
+        if short:
+            note = f"Partial: {', '.join(short)} stop(s) before this period ends; figures cover only up to then."
+            section.note = f"{note} {section.note}" if section.note else note
+
+
+def on_the_clock(
+    prepared: WorkspaceData,
+    flow: str,
+    as_of: date | None,
+    make: Callable[[date, str], P],
+    today: date | None = None,
+) -> tuple[WorkspaceData, P] | State:
+    """The flow's period by the data's clock and the data cut at its end, or a Failed state with the one line that
+    says why the period cannot be reported on."""
+    try:
+        period = period_for(flow, as_of, workspace_coverage(prepared), make, today)
+    except PeriodError as exc:
+        return Failed(message=str(exc), data=exc)
+    return at_period_end_task(prepared, period, flow), period
+
+
+at_period_end_task = task(name="cut_at_period_end", cache_policy=NO_CACHE)(at_period_end)
