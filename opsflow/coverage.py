@@ -60,12 +60,17 @@ class DatasetCoverage:
     last: pd.Timestamp | None
     until: pd.Timestamp | None
     declared: bool = False
+    dated: bool = False  # recorded by day (date columns): first and last are local midnights, shown as days
+
+    def shown(self, instant: pd.Timestamp, tz: str) -> str:
+        """An instant of this dataset in local time (a day for a dataset recorded by day)."""
+        return local_time(instant, tz)[:10] if self.dated else local_time(instant, tz)
 
     def line(self, tz: str) -> str:
         """`incidents: 2025-11-30 00:41 CET to 2026-11-28 16:54 CET` (with `observed until` when declared)."""
         if self.first is None or self.last is None:
             return f"{self.name}: no records"
-        text = f"{self.name}: {local_time(self.first, tz)} to {local_time(self.last, tz)}"
+        text = f"{self.name}: {self.shown(self.first, tz)} to {self.shown(self.last, tz)}"
         if self.declared and self.until is not None:
             text += f" (observed until {local_time(self.until, tz)})"
         return text
@@ -94,12 +99,13 @@ def dataset_coverage(
         lasts.append(_as_utc(values, tz, end_of_day=False).max())
     first = min(firsts) if firsts else None
     last = max(lasts) if lasts else None
+    dated = bool(columns) and not any(isinstance(frame[c].dtype, pd.DatetimeTZDtype) for c in columns)
     if observed_until is not None:
         stamp = pd.Timestamp(observed_until)
         declared = (stamp.tz_localize(ZoneInfo(tz)) if stamp.tzinfo is None else stamp).tz_convert("UTC")
-        return DatasetCoverage(name, first, last, declared, declared=True)
+        return DatasetCoverage(name, first, last, declared, declared=True, dated=dated)
     until = None if last is None else end_of_local_day(last, tz)
-    return DatasetCoverage(name, first, last, until)
+    return DatasetCoverage(name, first, last, until, dated=dated)
 
 
 def end_of_local_day(instant: pd.Timestamp, tz: str) -> pd.Timestamp:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from opsflow.contract import load_contracts
 from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame, dataset_coverage
 from opsflow.datasets import OpsData, ValidatedDataset
 from opsflow.findings import Section
-from opsflow.period import Period, PeriodError, check_week_end, last_complete_week_end, local_time
+from opsflow.period import Period, PeriodError, check_week_end, last_complete_week_end
 from tasks.data.ingest import load_dataset
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_dataset
@@ -78,15 +78,19 @@ def _today(tz: str, today: date | None) -> date:
     return today or datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
 
 
-def _past_data(flow: str, period: Period, coverage: Coverage, names: Sequence[str]) -> str:
-    """One line: the period runs past the data; which dataset ends where, and the last period that is covered."""
-    newest = max(coverage.of(names), key=lambda c: c.until or pd.Timestamp.min.tz_localize("UTC"))
-    last = newest.last if newest.last is not None else newest.until
-    assert last is not None
+def _past_data(flow: str, period: Period, coverage: Coverage, names: Sequence[str], weekly: bool) -> str:
+    """One line: the period runs past the data, the dataset that reaches furthest and its last record, and the last
+    period that can be asked for."""
+    dated = [c for c in coverage.of(names) if c.last is not None]
+    newest = max(dated, key=lambda c: (c.until, c.last))
+    assert newest.last is not None
     covered = coverage.last_covered_day(names)
+    assert covered is not None
+    latest = last_complete_week_end(covered + timedelta(days=1)) if weekly else covered
     return (
-        f"{flow}: {period.as_of.isoformat()} is past the data: {newest.name}'s last record is "
-        f"{local_time(last, coverage.tz)}; the data covers up to {covered.isoformat() if covered else '-'}"
+        f"{flow}: {period.as_of.isoformat()} is past the data: the newest dataset, {newest.name}, ends with a record "
+        f"at {newest.shown(newest.last, coverage.tz)} (use --as-of {latest.isoformat()} or earlier, or load a newer "
+        "export)"
     )
 
 
@@ -105,13 +109,13 @@ def period_for(
     if as_of is not None:
         period = make(check_week_end(as_of) if weekly else as_of, tz)
         if data_end is not None and period.end > data_end:
-            raise PeriodError(_past_data(flow, period, coverage, names))
+            raise PeriodError(_past_data(flow, period, coverage, names, weekly))
         return period
     now = _today(tz, today)
     last_day = coverage.last_covered_day(names)
     if weekly:
         # last_complete_week_end gives the last week end strictly before its argument.
-        limit = now if last_day is None else min(now, last_day + pd.Timedelta(days=1).to_pytimedelta())
+        limit = now if last_day is None else min(now, last_day + timedelta(days=1))
         return make(last_complete_week_end(limit), tz)
     return make(now if last_day is None else min(now, last_day), tz)
 
@@ -150,7 +154,7 @@ def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> Wo
     names = clock_datasets(flow)
     behind = coverage.behind(names, cutoff)
     warnings = [
-        f"{c.name} stops at {local_time(c.last if c.last is not None else c.until, tz)}, "
+        f"{c.name} stops at {c.shown(c.last if c.last is not None else c.until, tz)}, "
         f"{(cutoff - c.until).days} days before this period ends: its figures are partial "
         f"(anything after that is missing, not zero)"
         for c in behind
