@@ -93,7 +93,7 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
         risks = compute_risks_task(
             data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged
         )
-        processes = compute_processes_task(data.frame("process_events"), period)
+        processes = compute_processes_task(data.frame("process_events"), period, config.end_activities())
         history = history_for(workspace, config)
         measured = [incidents, sla, vendors, projects, risks, processes]
         kpis = compute_kpis_task(*kpis_with_registered_task(history, data, measured, period.as_of), period)

@@ -107,7 +107,7 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         incidents, sla, vendors = incidents_run.result(), sla_run.result(), vendors_run.result()
         projects = projects_run.result()
         release_free_memory()
-        processes = compute_processes_task(data.frame("process_events"), period)
+        processes = compute_processes_task(data.frame("process_events"), period, config.end_activities())
         flagged = set(vendors.flagged_vendor_ids)
         risks = compute_risks_task(
             data.frame("risks"), data.frame("incidents"), data.frame("services"), period, flagged

@@ -137,7 +137,7 @@ def test_cases_outside_every_window_change_only_the_basis() -> None:
     # Only cases completed in the 12 trend weeks (from 2025-04-14) are mined; older ones are counted in the basis.
     old = [
         ev("X1", OF, "pick", "2024-01-02 08:00", "2024-01-02 09:00"),
-        ev("X1", OF, "pack", "2024-01-03 08:00", "2024-01-03 09:00"),
+        ev("X1", OF, "ship", "2024-01-03 08:00", "2024-01-03 09:00"),
         ev("X2", "billing", "invoice", "2025-04-01 08:00", "2025-04-01 09:00"),  # a process seen only then
     ]
     now = compute_processes(event_log(BASE), PERIOD)
@@ -171,3 +171,36 @@ def test_empty_inputs() -> None:
     assert h["processes.order_fulfilment.lead_p50_hours"] is None
     assert h["processes.order_fulfilment.cases_completed"] == 0
     assert not old.actions  # no completed case this week, nothing to save
+
+
+def test_a_case_that_never_reached_its_end_activity_is_in_progress_not_in_lead_time() -> None:
+    # O7 picked and packed in the week but never shipped (ship is the default end: O0..O3 and O5 end with it).
+    # It is not completed: order_fulfilment keeps O1, O2, O3 (leads 8, 8, 20; median 8). In progress at the week's
+    # end (2025-07-07 00:00): O5 (started 07-06 20:00; its ship ends exactly at the end), O4 (started 07-06 10:00;
+    # its pack ends after the week) and O7 (started 07-05 06:00): ages 4, 14, 42 h -> p50 14,
+    # p90 at position 0.9 x 2 = 1.8: 14 + 0.8 x (42 - 14) = 36.4; oldest O7 at 42 h.
+    o7 = [
+        ev("O7", OF, "pick", "2025-07-05 06:00", "2025-07-05 07:00"),
+        ev("O7", OF, "pack", "2025-07-05 08:00", "2025-07-05 09:00"),
+    ]
+    s = compute_processes(event_log(BASE + o7), PERIOD)
+    o = {r.process: r for r in s.processes}[OF]
+    assert (o.cases_completed, o.lead_p50_hours) == (3, 8.0)
+    wip = {r.process: r for r in s.in_progress}[OF]
+    assert (wip.end_activities, wip.cases, wip.age_p50_hours, wip.age_p90_hours) == ("ship", 3, 14.0, 36.4)
+    assert (wip.oldest_case, wip.oldest_age_hours) == ("O7", 42.0)
+    assert {h.key: h.value for h in s.headlines}["processes.order_fulfilment.in_progress"] == 3
+
+
+def test_declared_end_activities_replace_the_default() -> None:
+    # Declaring `pack` as the only end of order_fulfilment: O1, O2, O3 (all packed) complete as before, at their last
+    # activity; O4 (packed only after the week) and O0 and O5 (never packed) are in progress. Declaring `inspect`
+    # for returns: R1 still completes (it has inspect).
+    s = compute_processes(event_log(BASE), PERIOD, {OF: ["pack"], "returns": ["inspect"]})
+    rows = {r.process: r for r in s.processes}
+    # O1, O2, O3 have pack; O0 (pick, ship) never packed: it leaves the previous week's figure.
+    assert rows[OF].cases_completed == 3 and rows[OF].previous_lead_p50_hours is None
+    assert rows["returns"].cases_completed == 1
+    wip = {r.process: r for r in s.in_progress}[OF]
+    # O0's first start, 06-24 00:00, is 13 days = 312 h before the week's end: the oldest of O0, O4, O5.
+    assert wip.cases == 3 and wip.oldest_case == "O0" and wip.oldest_age_hours == 312.0
