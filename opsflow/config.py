@@ -141,6 +141,10 @@ class WorkspaceConfig(BaseModel):
         "end with.",
     )
 
+    def end_activities(self) -> dict[str, list[str]]:
+        """Per process, the end activities opsflow.yaml declares (processes not named get the data's default)."""
+        return {name: list(spec.end_activities) for name, spec in self.processes.items()}
+
 
 def load_config(workspace: Path) -> WorkspaceConfig:
     """Read and check `opsflow.yaml` in the workspace."""
