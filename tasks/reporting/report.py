@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SerializeAsAny
 from opsflow.charts import data_uri
 from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
+from opsflow.period import local_time
 from opsflow.timing import StageTimer
 from tasks.data.clock import mark_partial
 from tasks.data.prepare import WorkspaceData
@@ -30,6 +31,7 @@ class FlowReport(BaseModel):
     flow: str = Field(description="Flow name, kebab-case: the report folder and artifact keys derive from it.")
     title: str
     company: str
+    timezone: str = Field("UTC", description="The workspace's time zone: every instant in the report is shown in it.")
     period_key: str = Field(description="The period the report covers, e.g. the as_of date: names the folder.")
     subtitle: str = ""
     generated_at: str
@@ -71,7 +73,8 @@ def new_report(
         title=title,
         company=prepared.config.company,
         period_key=period_key,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        timezone=prepared.config.timezone,
+        generated_at=local_time(datetime.now(UTC), prepared.config.timezone),
         quality_rows=quality_rows(prepared.data, prepared.load_errors),
         load_errors=prepared.load_errors,
         data_covers=prepared.coverage_line,
@@ -89,14 +92,14 @@ def report_dir(workspace: Path, flow: str, period_key: str | date) -> Path:
 
 
 def _views(report: FlowReport) -> list[SectionView]:
-    return [section_view(s) for s in report.sections]
+    return [section_view(s, tz=report.timezone) for s in report.sections]
 
 
 def _focus_tables(report: FlowReport) -> list[Any]:
     if report.focus is None:
         return []
     return [
-        table_view(name, title, rows)
+        table_view(name, title, rows, tz=report.timezone)
         for name, title, rows in (
             ("urgent", "Urgent", report.focus.urgent),
             ("important", "Important", report.focus.important),
@@ -156,7 +159,7 @@ def publish_report_artifacts(
         rows = getattr(section, field, None) if section is not None else None
         if section is None or not rows:
             continue
-        view = table_view(field, field, rows, max_rows=500)
+        view = table_view(field, field, rows, max_rows=500, tz=report.timezone)
         key = f"{report.flow}-{section_name}-{field}".replace("_", "-")
         create_table_artifact(
             key=key,
