@@ -120,7 +120,7 @@ DEFINITIONS: dict[str, str] = {
     "occurrences, mean duration, mean and total wait before it, and rework (occurrences beyond the first in a case). "
     "Activities are listed in the order of their mean position in the case.",
     "lead time trend": f"Median lead time of the cases completed in each of the {TREND_WEEKS} weeks ending the "
-    "report date.",
+    "report date; weeks that ended before the event log's first activity are left out (the note says so).",
 }
 
 
@@ -371,6 +371,9 @@ def compute_processes(
     prev = period.previous()
     trend_edges = [Period(period.as_of - timedelta(weeks=i), period.tz) for i in range(TREND_WEEKS - 1, -1, -1)]
     edges = np.array([_at(p.start) for p in trend_edges] + [end])
+    # The trend starts no earlier than the log: weeks that ended before its first activity are left out.
+    first_event = _at(events["started_at"].min())
+    first_week = next((i for i, p in enumerate(trend_edges) if _at(p.end) > first_event), len(trend_edges) - 1)
     # Every figure is over cases completed in one of these windows, so only those cases are mined: a year of log
     # is mined as its last twelve weeks (a case is mined whole, so nothing about it changes).
     lo = min(edges[0], _at(prev.start), _at(period.days_back(BOTTLENECK_DAYS)))
@@ -548,6 +551,8 @@ def compute_processes(
                 )
 
         for i, p in enumerate(trend_edges):
+            if i < first_week:
+                continue  # a week that ended before the log's first activity: unknown, not "no case completed"
             t = trend.loc[(pid, i)] if (pid, i) in trend.index else None
             trend_rows.append(
                 LeadTrendRow(
@@ -559,6 +564,13 @@ def compute_processes(
             )
 
     n_week = int(week.sum())
+    note = None if n_week else "No case was completed in the week."
+    if first_week:
+        shortened = (
+            f"The lead time trend starts with the week ending {trend_edges[first_week].as_of.isoformat()}, "
+            f"{TREND_WEEKS - first_week} weeks instead of {TREND_WEEKS}: the event log starts then."
+        )
+        note = f"{note} {shortened}" if note else shortened
     return ProcessSection(
         name="processes",
         title="Processes",
@@ -571,7 +583,7 @@ def compute_processes(
         bottlenecks=bottlenecks,
         value_stream=value_stream,
         lead_time_trend=trend_rows,
-        note=None if n_week else "No case was completed in the week.",
+        note=note,
     )
 
 

@@ -103,13 +103,24 @@ def test_bottleneck_value_stream_and_action() -> None:
 
 
 def test_trend_twelve_weeks() -> None:
-    s = compute_processes(event_log(BASE), PERIOD)
+    # One early activity (2025-03-03) puts the log's start before the 12 weeks: all 12 are shown.
+    early = [ev("E1", OF, "ship", "2025-03-03 08:00", "2025-03-03 09:00")]
+    s = compute_processes(event_log(early + BASE), PERIOD)
     trend = [t for t in s.lead_time_trend if t.process == OF]
     assert len(trend) == 12
     assert trend[-1].week_ending == date(2025, 7, 6) and trend[0].week_ending == date(2025, 4, 20)
     assert (trend[-1].cases_completed, trend[-1].lead_p50_hours) == (3, 8.0)
     assert (trend[-2].cases_completed, trend[-2].lead_p50_hours) == (1, 4.0)
     assert all(t.cases_completed == 0 and t.lead_p50_hours is None for t in trend[:-2])
+
+
+def test_trend_starts_no_earlier_than_the_log() -> None:
+    # BASE starts on Tue 2025-06-24: the weeks ending 06-29 and 07-06 are the only ones it covers.
+    s = compute_processes(event_log(BASE), PERIOD)
+    trend = [t for t in s.lead_time_trend if t.process == OF]
+    assert [t.week_ending for t in trend] == [date(2025, 6, 29), date(2025, 7, 6)]
+    expected = "The lead time trend starts with the week ending 2025-06-29, 2 weeks instead of 12: the event log "
+    assert s.note == expected + "starts then."
 
 
 def test_later_export_changes_nothing() -> None:
@@ -142,7 +153,9 @@ def test_cases_outside_every_window_change_only_the_basis() -> None:
     ]
     now = compute_processes(event_log(BASE), PERIOD)
     with_old = compute_processes(event_log(old + BASE), PERIOD)
-    assert now.model_dump(exclude={"basis"}) == with_old.model_dump(exclude={"basis"})
+    # The older log starts earlier, so its trend has more (empty) weeks and no note on a short trend.
+    unchanged = {"basis", "lead_time_trend", "note"}
+    assert now.model_dump(exclude=unchanged) == with_old.model_dump(exclude=unchanged)
     basis = {b.metric: b for b in with_old.basis}
     # 18 + 3 rows, 2 of them (O4 pack, O5 ship) ended after the week: 19 used; O0's 2 + the old 3 completed before.
     assert basis["process events"].rows_used == 19
@@ -166,7 +179,7 @@ def test_empty_inputs() -> None:
     assert empty.available and empty.note and not empty.headlines and not empty.actions
     # only an old case: the process is listed with no completed case this week, no NaN in headlines.
     old = compute_processes(event_log(BASE[:2]), PERIOD)
-    assert old.note == "No case was completed in the week."
+    assert old.note is not None and old.note.startswith("No case was completed in the week. The lead time trend")
     h = {x.key: x.value for x in old.headlines}
     assert h["processes.order_fulfilment.lead_p50_hours"] is None
     assert h["processes.order_fulfilment.cases_completed"] == 0
