@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from prefect.states import State
 
 from flows.daily_brief import DailyBriefParams, DailyBriefResult, daily_brief
 from opsflow.history import open_history
@@ -94,8 +93,8 @@ def test_a_day_after_the_data_is_refused_and_the_default_day_is_the_last_the_dat
     # Five days after the sample ends, an incident still open in the data would be "open" 120 hours longer than
     # anyone knows: the day is refused in one line instead.
     later = SAMPLE_END + timedelta(days=5)
-    state = daily_brief(DailyBriefParams(workspace=workspace, as_of=later, post_to_slack=False))
-    assert isinstance(state, State) and state.is_failed()
+    state = daily_brief(DailyBriefParams(workspace=workspace, as_of=later, post_to_slack=False), return_state=True)
+    assert state.is_failed()
     assert f"{later.isoformat()} is past the data" in str(state.message)
     result = daily_brief(DailyBriefParams(workspace=workspace, post_to_slack=False))
     assert isinstance(result, DailyBriefResult) and result.as_of == SAMPLE_END

@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from prefect.states import State
 
 from flows.vendor_sla_review import VendorSlaReviewParams, VendorSlaReviewResult, vendor_sla_review
 from opsflow.history import open_history
@@ -135,8 +134,10 @@ def test_daily_alert_posts_once_and_not_again_without_change(workspace: Path, mo
 def test_a_day_after_the_data_is_refused_and_the_default_day_is_the_last_the_data_covers(workspace: Path) -> None:
     # The sample's data ends on SAMPLE_END: five days later nothing is known, so nothing can be late or breached.
     later = SAMPLE_END + pd.Timedelta(days=5).to_pytimedelta()
-    state = vendor_sla_review(VendorSlaReviewParams(workspace=workspace, as_of=later, post_to_slack=False))
-    assert isinstance(state, State) and state.is_failed()
+    state = vendor_sla_review(
+        VendorSlaReviewParams(workspace=workspace, as_of=later, post_to_slack=False), return_state=True
+    )
+    assert state.is_failed()
     assert f"{later.isoformat()} is past the data" in str(state.message) and "\n" not in str(state.message)
     assert not (workspace / "reports" / FLOW / later.isoformat()).exists(), "no review, so no notice, is written"
     # Without a day (today, months after the sample ends) the review is of the data's last day, and says so.

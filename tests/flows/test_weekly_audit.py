@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from prefect.states import State
 
 from flows.weekly_audit import WeeklyAuditParams, WeeklyAuditResult, weekly_audit
 from opsflow.history import open_history
@@ -124,23 +123,23 @@ def test_an_incident_export_missing_its_last_weeks_is_warned_about_in_the_report
     path = workspace / "data" / "incidents.csv"
     rows = pd.read_csv(path, dtype=str, keep_default_na=False)
     cut = pd.Timestamp(SAMPLE_END - timedelta(weeks=10))
-    opened = pd.to_datetime(rows["opened_at"].str[:10])
-    rows.loc[opened < cut].to_csv(path, index=False)
+    opened = pd.to_datetime(rows["opened_at"].str[:10], format="%Y-%m-%d", errors="coerce")
+    rows.loc[~(opened >= cut)].to_csv(path, index=False)  # the sample's unreadable dates stay, to be quarantined
     result = _run(workspace, post_to_slack=True)  # no Slack configured: the exact payload is saved
     report = json.loads(result.report_markdown.with_name("report.json").read_text(encoding="utf-8"))
     assert len(report["data_warnings"]) == 1 and report["data_warnings"][0].startswith("incidents stops at ")
     assert "its figures are partial" in report["data_warnings"][0]
     incidents = next(s for s in report["sections"] if s["name"] == "incidents")
     assert incidents["note"].startswith("Partial: incidents")
-    assert "Data warning: incidents stops at" in result.report_markdown.read_text(encoding="utf-8")
+    assert "**Data warning:** incidents stops at" in result.report_markdown.read_text(encoding="utf-8")
     payload = (result.report_html.parent / "slack-payload.json").read_text(encoding="utf-8")
     assert "Data warning: incidents stops at" in payload
 
 
 def test_an_as_of_that_is_not_the_last_day_of_a_week_is_refused(workspace: Path) -> None:
     thursday = SAMPLE_END - timedelta(days=3)
-    state = weekly_audit(WeeklyAuditParams(workspace=workspace, as_of=thursday, post_to_slack=False))
-    assert isinstance(state, State) and state.is_failed()
+    state = weekly_audit(WeeklyAuditParams(workspace=workspace, as_of=thursday, post_to_slack=False), return_state=True)
+    assert state.is_failed()
     assert str(state.message) == (
         f"--as-of {thursday.isoformat()} is a Thursday; a week ends on a Sunday: use "
         f"{(SAMPLE_END - timedelta(days=7)).isoformat()} or {SAMPLE_END.isoformat()}"
