@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from opsflow.findings import Section
 from opsflow.period import local_time
 
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,18 @@ LATER_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 """Per dataset, a time column whose value at or after the cut was not yet known, and the columns that become known
 with it (a delivery's defects are counted when it arrives; a postmortem is due only once the incident is resolved)."""
+
+SECTION_DATASETS: dict[str, tuple[str, ...]] = {
+    "incidents": ("incidents",),
+    "sla": ("sla_events",),
+    "vendors": ("vendor_deliveries",),
+    "processes": ("process_events",),
+    "kpis": ("kpi_observations",),
+    "risks": ("incidents",),
+    "scorecard": ("vendor_deliveries",),
+    "flagged": ("vendor_deliveries", "incidents"),
+}
+"""Which datasets each report section's figures rest on (to mark a section partial when one of them is behind)."""
 
 QUIET_DAYS = 3
 """Days a dataset may go without a record before it counts as behind the others (a weekend with no incident is
@@ -182,3 +195,14 @@ def cut_frame(name: str, frame: pd.DataFrame, cutoff: pd.Timestamp, tz: str) -> 
             if target in out.columns:
                 out.loc[later, target] = None
     return out.reset_index(drop=True) if out is not frame else out
+
+
+def mark_partial(sections: Sequence[Section], partial_datasets: Sequence[str]) -> None:
+    """Say in each section built on a dataset that stops early that its figures are partial."""
+    if not partial_datasets:
+        return
+    for section in sections:
+        short = [d for d in SECTION_DATASETS.get(section.name, ()) if d in partial_datasets]
+        if short:
+            note = f"Partial: {', '.join(short)} stop(s) before this period ends; figures cover only up to then."
+            section.note = f"{note} {section.note}" if section.note else note

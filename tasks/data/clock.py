@@ -27,7 +27,6 @@ from prefect.states import Failed, State
 from opsflow.contract import load_contracts
 from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame, dataset_coverage
 from opsflow.datasets import OpsData, ValidatedDataset
-from opsflow.findings import Section
 from opsflow.period import Period, PeriodError, check_week_end, last_complete_week_end
 from tasks.data.ingest import load_dataset
 from tasks.data.prepare import WorkspaceData
@@ -44,18 +43,6 @@ period back). Other flows use every event dataset."""
 P = TypeVar("P", bound=Period)
 
 WEEKLY_FLOWS = frozenset({"weekly-audit"})
-
-SECTION_DATASETS: dict[str, tuple[str, ...]] = {
-    "incidents": ("incidents",),
-    "sla": ("sla_events",),
-    "vendors": ("vendor_deliveries",),
-    "processes": ("process_events",),
-    "kpis": ("kpi_observations",),
-    "risks": ("incidents",),
-    "scorecard": ("vendor_deliveries",),
-    "flagged": ("vendor_deliveries", "incidents"),
-}
-"""Which datasets each report section's figures rest on (to mark a section partial when one of them is behind)."""
 
 
 def clock_datasets(flow: str) -> tuple[str, ...]:
@@ -167,17 +154,6 @@ def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> Wo
         clock_warnings=warnings,
         partial_datasets=[c.name for c in behind],
     )
-
-
-def mark_partial(sections: Sequence[Section], partial_datasets: Sequence[str]) -> None:
-    """Say in each section built on a dataset that stops early that its figures are partial."""
-    if not partial_datasets:
-        return
-    for section in sections:
-        short = [d for d in SECTION_DATASETS.get(section.name, ()) if d in partial_datasets]
-        if short:
-            note = f"Partial: {', '.join(short)} stop(s) before this period ends; figures cover only up to then."
-            section.note = f"{note} {section.note}" if section.note else note
 
 
 def on_the_clock(

@@ -13,11 +13,11 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.charts import data_uri
+from opsflow.coverage import mark_partial
 from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
 from opsflow.period import local_time
 from opsflow.timing import StageTimer
-from tasks.data.clock import mark_partial
 from tasks.data.prepare import WorkspaceData
 from tasks.reporting.narrative import Narrative, UsageLog
 from tasks.reporting.present import SectionView, section_view, table_view
