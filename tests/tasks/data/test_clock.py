@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,10 +21,17 @@ from opsflow.datasets import DatasetQuality, OpsData, ValidatedDataset
 from opsflow.findings import Section
 from opsflow.period import Period, PeriodError
 from tasks.data.clock import at_period_end, period_for, workspace_coverage
-from tasks.data.ingest import load_dataset
+from tasks.data.ingest import load_dataset, load_workspace
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_workspace
 from tasks.incidents.metrics import compute_incidents
+from tasks.performance_metrics.kpis import compute_kpis
+from tasks.process_optimization.mining import compute_processes
+from tasks.project_management.projects import compute_projects
+from tasks.risk_management.register import compute_risks
+from tasks.service_levels.slo import compute_sla
+from tasks.vendors.scorecard import compute_vendors
+from tests.conftest import SAMPLE_END
 from tests.helpers import frame
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -260,3 +268,82 @@ def test_workspace_coverage_prefers_a_declared_observed_until(tmp_path: Path) ->
     # Declared 23:59 Berlin time = 22:59 UTC; without it the data would end with 20 Nov (its last record's day).
     assert found.until == pd.Timestamp("2026-11-29 22:59", tz="UTC") and found.declared
     assert "observed until 2026-11-29 23:59 CET" in coverage.summary(["sla_events"])
+
+
+# -- point in time on the sample: the weekly audit's sections on the full export and on the export cut at the end --
+
+LATER_IN_EXPORT = {
+    "u_acknowledged_at": ["u_acknowledged_at"],
+    "u_mitigated_at": ["u_mitigated_at"],
+    "resolved_at": ["resolved_at", "u_postmortem_due"],
+    "u_postmortem_completed": ["u_postmortem_completed"],
+}
+"""The sample's incident export columns (source names) that a ticket gains later, and what comes with each."""
+
+
+def _write_export_at(src: Path, dst: Path, period: Period) -> None:
+    """The sample's files as they would have been exported at the period's end, written from the raw text: rows that
+    did not exist yet dropped, cells not yet known emptied, everything else byte for byte as text."""
+    shutil.copytree(src, dst)
+    data = dst / "data"
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+
+    def local(text: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        return parsed.dt.tz_localize(BERLIN, ambiguous="NaT", nonexistent="shift_forward")
+
+    def known_after(text: pd.Series) -> pd.Series:  # unreadable cells are kept: validation quarantines them as before
+        return (pd.to_datetime(text, utc=True, errors="coerce") >= period.end).to_numpy()
+
+    incidents = read("incidents")
+    incidents = incidents[~(local(incidents["opened_at"]) >= period.end).to_numpy()].copy()
+    for column, emptied in LATER_IN_EXPORT.items():
+        later = (local(incidents[column]) >= period.end).to_numpy()
+        incidents.loc[later, emptied] = ""
+    incidents.to_csv(data / "incidents.csv", index=False)
+    for name, column in (("sla_events", "measured_at"), ("process_events", "ended_at")):
+        frame_ = read(name)
+        frame_[~known_after(frame_[column])].to_csv(data / f"{name}.csv", index=False)
+    deliveries = read("vendor_deliveries")
+    late = (pd.to_datetime(deliveries["delivered_date"], errors="coerce").dt.date > period.as_of).to_numpy()
+    deliveries.loc[late, ["delivered_date", "defective_quantity", "quality_issue", "response_hours"]] = ""
+    deliveries.to_csv(data / "vendor_deliveries.csv", index=False)
+    observations = read("kpi_observations")
+    later_obs = (pd.to_datetime(observations["observed_on"], errors="coerce").dt.date > period.as_of).to_numpy()
+    observations[~later_obs].to_csv(data / "kpi_observations.csv", index=False)
+
+
+def _audit_sections(root: Path, period: Period) -> list[dict[str, object]]:
+    """The weekly audit's computed sections (as in report.json) on a workspace's data cut at the period's end."""
+    config = load_config(root)
+    loaded, errors = load_workspace(root, config)
+    assert not errors
+    prepared = at_period_end(WorkspaceData(root, config, validate_workspace(loaded, config, None)), period, "")
+    d = prepared.data
+    vendors = compute_vendors(d.frame("vendors"), d.frame("vendor_deliveries"), period)
+    sections = [
+        compute_incidents(d.frame("incidents"), d.frame("services"), period),
+        compute_sla(d.frame("sla_events"), period, d.frame("services")),
+        vendors,
+        compute_projects(d.frame("projects"), d.frame("project_tasks"), period),
+        compute_risks(
+            d.frame("risks"), d.frame("incidents"), d.frame("services"), period, set(vendors.flagged_vendor_ids)
+        ),
+        compute_kpis(d.frame("kpis"), d.frame("kpi_observations"), period),
+        compute_processes(d.frame("process_events"), period),
+    ]
+    return [s.model_dump(mode="json") for s in sections]
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weeks_back=st.integers(1, 8))
+def test_the_sample_audited_for_a_past_week_gives_the_figures_of_its_export_cut_at_that_week(
+    sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory, weeks_back: int
+) -> None:
+    # Every figure and table of the seven sections (incidents, SLA, vendors, projects, risks, KPIs, processes).
+    period = Period(SAMPLE_END - timedelta(weeks=weeks_back), "Europe/Berlin")
+    cut = tmp_path_factory.mktemp("cut") / "ws"
+    _write_export_at(sample_workspace, cut, period)
+    assert _audit_sections(sample_workspace, period) == _audit_sections(cut, period)
