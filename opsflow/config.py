@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -127,6 +128,15 @@ class WorkspaceConfig(BaseModel):
 
     company: str = "Your company"
     timezone: str = Field("UTC", description="Reporting time zone: weeks and days are cut in it.")
+    week_ends_on: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = Field(
+        "Sunday", description="The last day of a reporting week: a weekly flow's --as-of must be this day."
+    )
+
+    @property
+    def week_end_weekday(self) -> int:
+        """date.weekday() of the week's last day (Monday 0 .. Sunday 6)."""
+        return list(calendar.day_name).index(self.week_ends_on)
+
     currency: str = "EUR"
     history_url: str | None = Field(
         None, description="SQLAlchemy URL of the history store (default: SQLite file in the workspace)."

@@ -27,7 +27,7 @@ from prefect.states import Failed, State
 from opsflow.contract import load_contracts
 from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame, dataset_coverage
 from opsflow.datasets import OpsData, ValidatedDataset
-from opsflow.period import Period, PeriodError, check_week_end, last_complete_week_end
+from opsflow.period import SUNDAY, Period, PeriodError, check_week_end, last_complete_week_end
 from tasks.data.ingest import load_dataset
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_dataset
@@ -65,7 +65,9 @@ def _today(tz: str, today: date | None) -> date:
     return today or datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
 
 
-def _past_data(flow: str, period: Period, coverage: Coverage, names: Sequence[str], weekly: bool) -> str:
+def _past_data(
+    flow: str, period: Period, coverage: Coverage, names: Sequence[str], weekly: bool, week_ends_on: int = SUNDAY
+) -> str:
     """One line: the period runs past the data, the dataset that reaches furthest and its last record, and the last
     period that can be asked for."""
     dated = [c for c in coverage.of(names) if c.last is not None]
@@ -73,7 +75,7 @@ def _past_data(flow: str, period: Period, coverage: Coverage, names: Sequence[st
     assert newest.last is not None
     covered = coverage.last_covered_day(names)
     assert covered is not None
-    latest = last_complete_week_end(covered + timedelta(days=1)) if weekly else covered
+    latest = last_complete_week_end(covered + timedelta(days=1), week_ends_on) if weekly else covered
     return (
         f"{flow}: {period.as_of.isoformat()} is past the data: the newest dataset, {newest.name}, ends with a record "
         f"at {newest.shown(newest.last, coverage.tz)} (use --as-of {latest.isoformat()} or earlier, or load a newer "
@@ -87,6 +89,7 @@ def period_for(
     coverage: Coverage,
     make: Callable[[date, str], P],
     today: date | None = None,
+    week_ends_on: int = SUNDAY,
 ) -> P:
     """The flow's period: `as_of` (checked against the week and the data), or the last complete one the data covers.
     PeriodError (one line) when it cannot be reported on."""
@@ -94,16 +97,16 @@ def period_for(
     weekly = flow in WEEKLY_FLOWS
     data_end = coverage.data_end(names)
     if as_of is not None:
-        period = make(check_week_end(as_of) if weekly else as_of, tz)
+        period = make(check_week_end(as_of, week_ends_on) if weekly else as_of, tz)
         if data_end is not None and period.end > data_end:
-            raise PeriodError(_past_data(flow, period, coverage, names, weekly))
+            raise PeriodError(_past_data(flow, period, coverage, names, weekly, week_ends_on))
         return period
     now = _today(tz, today)
     last_day = coverage.last_covered_day(names)
     if weekly:
         # last_complete_week_end gives the last week end strictly before its argument.
         limit = now if last_day is None else min(now, last_day + timedelta(days=1))
-        return make(last_complete_week_end(limit), tz)
+        return make(last_complete_week_end(limit, week_ends_on), tz)
     return make(now if last_day is None else min(now, last_day), tz)
 
 
@@ -166,7 +169,8 @@ def on_the_clock(
     """The flow's period by the data's clock and the data cut at its end, or a Failed state with the one line that
     says why the period cannot be reported on."""
     try:
-        period = period_for(flow, as_of, workspace_coverage(prepared), make, today)
+        coverage = workspace_coverage(prepared)
+        period = period_for(flow, as_of, coverage, make, today, prepared.config.week_end_weekday)
     except PeriodError as exc:
         return Failed(message=str(exc), data=exc)
     return at_period_end_task(prepared, period, flow), period

@@ -93,6 +93,17 @@ def test_a_weekly_as_of_that_is_not_a_sunday_is_refused_with_the_nearest_sundays
         period_for("weekly-audit", date(2026, 12, 6), coverage, Period)
 
 
+def test_a_week_configured_to_end_on_saturday() -> None:
+    # week_ends_on: Saturday (weekday 5). Data to Sun 29 Nov: the last complete week ends Sat 28 Nov; Thu 26 Nov is
+    # refused with the Saturdays around it.
+    coverage = _coverage({"sla_events": "2026-11-29 23:09"})
+    period = period_for("weekly-audit", None, coverage, Period, today=date(2026, 12, 5), week_ends_on=5)
+    assert (period.week_start, period.as_of) == (date(2026, 11, 22), date(2026, 11, 28))
+    with pytest.raises(PeriodError, match="a week ends on a Saturday: use 2026-11-21 or 2026-11-28"):
+        period_for("weekly-audit", date(2026, 11, 26), coverage, Period, week_ends_on=5)
+    assert WorkspaceConfig(week_ends_on="Saturday").week_end_weekday == 5
+
+
 def test_mark_partial_names_the_dataset_in_the_sections_built_on_it() -> None:
     incidents, sla = Section(name="incidents", title="Incidents"), Section(name="sla", title="SLA")
     mark_partial([incidents, sla], ["incidents"])
