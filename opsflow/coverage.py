@@ -179,8 +179,11 @@ def cut_frame(name: str, frame: pd.DataFrame, cutoff: pd.Timestamp, tz: str) -> 
     if row_time is not None and row_time in frame.columns:
         times = _as_utc(frame[row_time], tz, end_of_day=True)
         # A row with no time cannot be placed: it is kept, as a cut export would keep it.
-        keep = ~(times > cutoff if not isinstance(frame[row_time].dtype, pd.DatetimeTZDtype) else times >= cutoff)
-        out = out.loc[keep.fillna(True).to_numpy()]
+        after = times > cutoff if not isinstance(frame[row_time].dtype, pd.DatetimeTZDtype) else times >= cutoff
+        drop = after.fillna(False).to_numpy(dtype=bool)
+        # Sliced only when a row goes: a year of process events is copied only for a period before the data's end.
+        if drop.any():
+            out = out.loc[~drop]
     for column, emptied in LATER_VALUES.get(name, {}).items():
         if column not in out.columns:
             continue
