@@ -10,7 +10,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from tasks.coo.brief import FLOW, MAX_LINES, brief_actions, brief_lines, brief_period, select_brief_task
+from tasks.coo.brief import FLOW, MAX_LINES, BriefPeriod, brief_actions, brief_lines, select_brief_task
 from tasks.coo.sections import compute_week
 from tasks.delivery.alerts import alert_on_failure
 from tasks.run.skeleton import deliver, prepare_run, publish
@@ -49,9 +49,10 @@ def daily_brief(params: DailyBriefParams = DEFAULT_PARAMS) -> DailyBriefResult |
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = brief_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, BriefPeriod), State):
+        return period
     run.tag(period.key)
-    week = compute_week(run.data, period, run.history)
+    week = compute_week(run.data, period, run.history, run.config.end_activities())
     focus, brief = select_brief_task(week.sections, period, params.limit)
     published = publish(
         run,

@@ -10,11 +10,12 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
+from opsflow.period import Period
 from tasks.coo.vendor_sla_review import review_vendors
 from tasks.delivery.alerts import alert_on_failure
 from tasks.reporting.report import report_dir
 from tasks.run.skeleton import prepare_run, publish
-from tasks.vendors.review import FLOW, review_charts_task, review_period
+from tasks.vendors.review import FLOW, review_charts_task
 
 ARTIFACT_TABLES = [("scorecard", "scorecard"), ("flagged", "flagged"), ("renewals", "renewals")]
 
@@ -60,7 +61,8 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = review_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     only = set(params.vendor_ids) if params.vendor_ids else None
     period_key = period.key if only is None else f"{period.key}-selected"
     run.tag(period_key)
@@ -76,15 +78,15 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
         review.sections,
         charts=lambda: review_charts_task(review.scorecard),
         tables=ARTIFACT_TABLES,
-        # Not the generic history row: today's signals are saved once delivered (see VendorReview.deliver).
-        save=False,
+        save=False,  # not the generic history row: today's signals are saved once delivered (VendorReview.deliver)
         subtitle=f"{run.config.company} · 30 and 90 days to {period.as_of:%d %b %Y} ({period.tz}){only_line}",
         summary=summary,
         section_charts={"scorecard": ["vendor-ontime"]},
     )
     with run.stage("deliver"):
-        html = published.paths["html"]
-        sent = review.deliver(html, run.history, run.config.slack, params.post_to_slack, params.digest)
+        sent = review.deliver(
+            published.paths["html"], run.history, run.config.slack, params.post_to_slack, params.digest
+        )
     run.close()
     return VendorSlaReviewResult(
         as_of=period.as_of,

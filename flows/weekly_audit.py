@@ -10,7 +10,8 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from tasks.coo.audit import FLOW, audit_period, audit_summary, focus_actions, load_previous_audit_task, slack_headlines
+from opsflow.period import Period
+from tasks.coo.audit import FLOW, audit_summary, focus_actions, load_previous_audit_task, slack_headlines
 from tasks.coo.audit_charts import SECTION_CHARTS, audit_charts
 from tasks.coo.focus import focus_on
 from tasks.coo.sections import compute_week
@@ -59,9 +60,10 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = audit_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     run.tag(period.key)
-    week = compute_week(run.data, period, run.history, parallel=True)
+    week = compute_week(run.data, period, run.history, run.config.end_activities(), parallel=True)
     focus = focus_on(week.sections, period)
     attach_previous(week.sections, load_previous_audit_task(run.history, period.as_of))
     published = publish(

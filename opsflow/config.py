@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +60,11 @@ class SourceSpec(BaseModel):
     false_values: list[str] = Field(default_factory=lambda: ["false", "no", "n", "0", "f"])
     defaults: dict[str, str] = Field(default_factory=dict, description="Constant value for a column the source lacks.")
     collapse: CollapseSpec | None = None
+    observed_until: datetime | None = Field(
+        None,
+        description="When the export was taken (local time in the workspace's time zone without an offset): the data "
+        "is complete up to then. Default: the end of the local day of the dataset's last event.",
+    )
 
     @model_validator(mode="after")
     def _has_location(self) -> SourceSpec:
@@ -123,6 +130,16 @@ class VendorScoring(BaseModel):
     responsiveness: float = 0.2
 
 
+class ProcessSpec(BaseModel):
+    """How a process in the event log ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    end_activities: list[str] = Field(
+        min_length=1, description="Activities that complete a case: a case without one of them is in progress."
+    )
+
+
 class WorkspaceConfig(BaseModel):
     """Everything opsflow.yaml says."""
 
@@ -130,6 +147,15 @@ class WorkspaceConfig(BaseModel):
 
     company: str = "Your company"
     timezone: str = Field("UTC", description="Reporting time zone: weeks and days are cut in it.")
+    week_ends_on: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = Field(
+        "Sunday", description="The last day of a reporting week: a weekly flow's --as-of must be this day."
+    )
+
+    @property
+    def week_end_weekday(self) -> int:
+        """date.weekday() of the week's last day (Monday 0 .. Sunday 6)."""
+        return list(calendar.day_name).index(self.week_ends_on)
+
     currency: str = "EUR"
     history_url: str | None = Field(
         None, description="SQLAlchemy URL of the history store (default: SQLite file in the workspace)."
@@ -138,6 +164,15 @@ class WorkspaceConfig(BaseModel):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     vendor_scoring: VendorScoring = Field(default_factory=VendorScoring)
+    processes: dict[str, ProcessSpec] = Field(
+        default_factory=dict,
+        description="Per process of the event log, its end activities. Default: the activity its cases most often "
+        "end with.",
+    )
+
+    def end_activities(self) -> dict[str, list[str]]:
+        """Per process, the end activities opsflow.yaml declares (processes not named get the data's default)."""
+        return {name: list(spec.end_activities) for name, spec in self.processes.items()}
 
 
 def load_config(workspace: Path) -> WorkspaceConfig:

@@ -52,9 +52,15 @@ class WeekSections:
         return sorted({r.severity for r in self.incidents.open_major})
 
 
-def compute_week(data: OpsData, period: Period, history: HistoryStore, parallel: bool = False) -> WeekSections:
-    """The seven sections for `period`. With `parallel`, the four independent ones go to the flow's task runner
-    together (threads, or a Dask cluster if configured)."""
+def compute_week(
+    data: OpsData,
+    period: Period,
+    history: HistoryStore,
+    end_activities: dict[str, list[str]] | None = None,
+    parallel: bool = False,
+) -> WeekSections:
+    """The seven sections for `period` (`end_activities`: per process, where a case completes). With `parallel`, the
+    four independent ones go to the flow's task runner together (threads, or a Dask cluster if configured)."""
     frame = data.frame
     if parallel:
         incidents_run = compute_incidents_task.submit(frame("incidents"), frame("services"), period)
@@ -71,7 +77,7 @@ def compute_week(data: OpsData, period: Period, history: HistoryStore, parallel:
     # Process mining, the largest in memory, runs once the others are done and their working sets are given back, so
     # they never add up.
     release_free_memory()
-    processes = compute_processes_task(frame("process_events"), period)
+    processes = compute_processes_task(frame("process_events"), period, end_activities)
     flagged = set(vendors.flagged_vendor_ids)
     risks = compute_risks_task(frame("risks"), frame("incidents"), frame("services"), period, flagged)
     # KPIs last: the KPIs other flows registered are measured by this week's figures.

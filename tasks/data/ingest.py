@@ -525,8 +525,17 @@ def _first_line(exc: BaseException | object) -> str:
 # --------------------------------------------------------------------------------------------------------- mapping
 
 
-def map_to_contract(raw: pd.DataFrame, spec: SourceSpec, contract: DatasetContract, source_label: str) -> LoadedDataset:
-    """Rename, clean, map values, collapse and coerce a raw table to the contract; unconvertible rows are rejected."""
+def map_to_contract(
+    raw: pd.DataFrame,
+    spec: SourceSpec,
+    contract: DatasetContract,
+    source_label: str,
+    cutoff: pd.Timestamp | None = None,
+) -> LoadedDataset:
+    """Rename, clean, map values, collapse and coerce a raw table to the contract; unconvertible rows are rejected.
+
+    With `cutoff`, an audit-log export (`collapse`) replays only the rows updated before it (`order_by` time), so
+    each ticket is as it was known then."""
     shown = source_label
     frame = raw.copy()
     if ROW not in frame.columns:
@@ -578,7 +587,7 @@ def map_to_contract(raw: pd.DataFrame, spec: SourceSpec, contract: DatasetContra
 
     if spec.collapse is not None:
         assert order_by is not None
-        text = _collapse(text, spec.collapse, order_by, spec, contract, shown)
+        text = _collapse(text, spec.collapse, order_by, spec, contract, shown, cutoff)
 
     n = len(text)
     for name in absent:
@@ -705,9 +714,16 @@ def _resolve_order_by(collapse: CollapseSpec | None, frame: pd.DataFrame, spec: 
 
 
 def _collapse(
-    text: pd.DataFrame, collapse: CollapseSpec, order_by: str, spec: SourceSpec, contract: DatasetContract, shown: str
+    text: pd.DataFrame,
+    collapse: CollapseSpec,
+    order_by: str,
+    spec: SourceSpec,
+    contract: DatasetContract,
+    shown: str,
+    cutoff: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """One row per key: per column the last (or first, min, max) non-empty value in `order_by` order."""
+    """One row per key: per column the last (or first, min, max) non-empty value in `order_by` order, over the rows
+    updated before `cutoff` when given (a row with no update time is kept: it cannot be placed after anything)."""
     for name in collapse.columns:
         if name not in text.columns:
             raise DataSourceError(
@@ -716,6 +732,14 @@ def _collapse(
             )
     key = collapse.key
     order = _sort_key(text[order_by], contract.columns.get(order_by), spec)
+    if cutoff is not None:
+        if not isinstance(order.dtype, pd.DatetimeTZDtype):
+            raise DataSourceError(
+                f"{shown}: collapse.order_by: '{collapse.order_by}' does not read as times, so the audit log cannot "
+                "be replayed to a period's end; map an update timestamp column"
+            )
+        before = (order < cutoff).fillna(True) | order.isna()
+        text, order = text.loc[before.to_numpy()], order.loc[before.to_numpy()]
     ordered = text.assign(_order=order).sort_values(["_order", ROW], na_position="first", kind="stable")
     lone = ordered[ordered[key].isna()].drop(columns="_order")  # no key: nothing to merge with; validator flags it
     ordered = ordered[ordered[key].notna()]
@@ -1027,8 +1051,9 @@ def source_label(spec: SourceSpec) -> str:
     return spec.path
 
 
-def load_dataset(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset:
-    """One dataset read from its source and mapped onto its contract."""
+def load_dataset(name: str, spec: SourceSpec, workspace: Path, cutoff: pd.Timestamp | None = None) -> LoadedDataset:
+    """One dataset read from its source and mapped onto its contract; an audit-log export (`collapse`) replayed to
+    `cutoff` when given."""
     contracts = load_contracts()
     if name not in contracts:
         raise DataSourceError(f"sources.{name}: no dataset called {name} (datasets: {', '.join(contracts)})")
@@ -1036,7 +1061,7 @@ def load_dataset(name: str, spec: SourceSpec, workspace: Path) -> LoadedDataset:
     loaded = _load_in_batches(name, spec, workspace, contracts[name])
     if loaded is None:
         raw = read_source(spec, workspace, name)
-        loaded = map_to_contract(raw, spec, contracts[name], source_label(spec))
+        loaded = map_to_contract(raw, spec, contracts[name], source_label(spec), cutoff)
     release_free_memory(collect=False)
     log.info(
         "%s: %d rows from %s (%d rejected at load) in %.1fs",

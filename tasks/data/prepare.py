@@ -30,6 +30,11 @@ class WorkspaceData:
     config: WorkspaceConfig
     data: OpsData
     load_errors: dict[str, str] = field(default_factory=dict)
+    # Set by tasks/data/clock.py once the period is known: what the data covers, one line; the datasets that stop
+    # before the period ends (their figures are partial), and a warning line for each.
+    coverage_line: str = ""
+    clock_warnings: list[str] = field(default_factory=list)
+    partial_datasets: list[str] = field(default_factory=list)
 
     @property
     def reasons(self) -> list[str]:

@@ -24,7 +24,10 @@ def post_report(
 ) -> list[str]:
     """Post a written report to the flow's Slack channels with its charts, once per flow, period and channel; one line
     per channel ("#ops: posted"). `severities` (of open incidents) add opsflow.yaml's channel for each severity. Not
-    a task itself: publish_to_slack runs each channel's delivery as a task."""
+    a task itself: publish_to_slack runs each channel's delivery as a task. A dataset that stops before the period
+    ends is said first in the closing line, which the main message shows in bold."""
+    warnings = [f"Data warning: {w}." for w in report.data_warnings]
+    closing = " ".join([*warnings, closing] if closing else warnings) or None
     results = publish_to_slack(
         report.flow,
         report.title,

@@ -113,6 +113,9 @@ class ServiceReliability(BaseModel):
     downtime_hours: float = Field(description="Hours of SEV1/SEV2 impact in the window, overlapping impact once.")
     mtbf_hours: float | None = Field(None, description="(Window hours - downtime hours) / failures.")
     note: str | None = Field(None, description="'no failure in 90 days' when there is nothing to divide by.")
+    window_days: float = Field(
+        MTBF_DAYS, description="Days in the window: 90, or fewer when the data starts later (the window is clipped)."
+    )
 
 
 class RepeatIncident(BaseModel):
@@ -232,7 +235,9 @@ DEFINITIONS: dict[str, str] = {
         "Per service over the 90 days ending as_of: (window hours - downtime hours) / failures, where failures are "
         "real SEV1/SEV2 incidents opened in the window and downtime is the union of their impact intervals "
         "(opened_at to mitigated_at, else resolved_at, else the period end), clipped to the window; SEV1/SEV2 "
-        "incidents opened before the window still down in it add downtime but not failures. No failure: none."
+        "incidents opened before the window still down in it add downtime but not failures. No failure: none. "
+        "When the export's first incident is later than the window's start, the window starts there instead "
+        "(window_days says how long it is, and the section's note says so)."
     ),
     "repeat incident": (
         "A real incident with a non-empty root cause, where another real incident on the same service with the "
@@ -355,10 +360,13 @@ def _response_rows(real: pd.DataFrame, scope: str, end: pd.Timestamp) -> list[Re
 
 
 def _reliability(
-    real: pd.DataFrame, services: list[str], names: dict[str, str], period: Period
+    real: pd.DataFrame, services: list[str], names: dict[str, str], period: Period, data_start: pd.Timestamp | None
 ) -> list[ServiceReliability]:
-    """MTBF per service over the 90-day window, downtime as a union of impact intervals."""
+    """MTBF per service over the 90-day window (from the data's first record when it starts later), downtime as a
+    union of impact intervals."""
     window_start, window_end = period.days_back(MTBF_DAYS), period.end
+    if data_start is not None and data_start > window_start:
+        window_start = min(data_start, window_end)
     window_hours = (window_end - window_start).total_seconds() / 3600
     major = real[real["severity"].isin(MAJOR)]
     failures = major[major["opened_at"] >= window_start].groupby("service").size()
@@ -388,7 +396,8 @@ def _reliability(
                 failures=count,
                 downtime_hours=down,
                 mtbf_hours=(window_hours - down) / count if count else None,
-                note=None if count else f"no failure in {MTBF_DAYS} days",
+                note=None if count else f"no failure in {window_hours / 24:.0f} days",
+                window_days=round(window_hours / 24, 2),
             )
         )
     return rows
@@ -534,7 +543,10 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
 
     # MTBF.
     service_ids = sorted(set(names) | set(real["service"].dropna().astype(str)))
-    reliability = _reliability(real, service_ids, names, period)
+    # The window starts no earlier than the export's first incident: before it, no failure is unknown, not zero.
+    data_start = incidents["opened_at"].min() if len(incidents) else None
+    reliability = _reliability(real, service_ids, names, period, None if pd.isna(data_start) else data_start)
+    clipped = next((r.window_days for r in reliability if r.window_days < MTBF_DAYS), None)
     minor = int(((real["opened_at"] >= period.days_back(MTBF_DAYS)) & ~real["severity"].isin(MAJOR)).sum())
     basis.append(
         Basis(
@@ -703,6 +715,9 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
         note = (
             (note or "") + " Repeat incidents and clusters are not computed: root cause is not in the export."
         ).strip()
+    if clipped is not None:
+        shortened = f"MTBF is over the {clipped:g} days the data covers, not {MTBF_DAYS}: the export starts later."
+        note = f"{note} {shortened}" if note else shortened
     return IncidentSection(
         headlines=headlines,
         actions=actions,

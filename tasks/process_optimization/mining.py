@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -58,6 +59,18 @@ class ValueStreamRow(BaseModel):
     rework_count: int = Field(description="Occurrences beyond the first in the same case.")
 
 
+class InProgressRow(BaseModel):
+    """One process's cases not yet complete at the end of the period (work in progress)."""
+
+    process: str = Field(description="The process.")
+    end_activities: str = Field(description="The activities that complete a case of this process.")
+    cases: int = Field(description="Cases with an activity before the period end and no end activity yet.")
+    age_p50_hours: float | None = Field(None, description="Median age (period end minus first start), hours.")
+    age_p90_hours: float | None = Field(None, description="90th percentile age, hours.")
+    oldest_case: str | None = Field(None, description="The case that has been open longest.")
+    oldest_age_hours: float | None = Field(None, description="Its age, hours.")
+
+
 class LeadTrendRow(BaseModel):
     """Median lead time of one process in one of the 12 weeks ending the report date."""
 
@@ -74,14 +87,21 @@ class ProcessSection(Section):
     bottlenecks: list[BottleneckRow] = Field(default_factory=list, description="Each process's main bottleneck.")
     value_stream: list[ValueStreamRow] = Field(default_factory=list, description="Activities of each process.")
     lead_time_trend: list[LeadTrendRow] = Field(default_factory=list, description="Weekly median lead time.")
+    in_progress: list[InProgressRow] = Field(
+        default_factory=list, description="Cases not complete at the period end, per process: never in lead times."
+    )
 
 
 DEFINITIONS: dict[str, str] = {
     "events used": "Only activities that ended before the end of the week exist for this report.",
-    "completed case": "A case (process, case_id) is completed in a window when the latest ended_at over all its "
-    "activities in the data lies in the window; a case with activities ending after the window is not complete. "
-    "The event log has no case-closed marker: with an export that stops at the report date, a case that will "
-    "continue later cannot be told apart from a completed one.",
+    "completed case": "A case (process, case_id) is complete when one of its activities that ended before the end "
+    "of the period is an end activity of its process (opsflow.yaml `processes: {name: {end_activities: [...]}}`; "
+    "default: the activity that most cases of the process end with, among the activities ended before the period "
+    "end). It is completed in the window in which the latest ended_at of its activities lies; a case with "
+    "activities ending after the window is not complete in it.",
+    "work in progress": "Cases with at least one activity ended before the period end and no end activity: their "
+    "count, age (period end minus the case's first started_at; p50, p90, oldest). They are never in lead time, "
+    "waiting, rework, bottleneck or trend figures, nor in any baseline or KPI built from them.",
     "lead time": "Last ended_at minus first started_at of a completed case, in hours. p50 and p90 are pandas "
     "quantiles with linear interpolation over the cases completed in the week (Monday to Sunday in the reporting "
     "time zone).",
@@ -100,7 +120,7 @@ DEFINITIONS: dict[str, str] = {
     "occurrences, mean duration, mean and total wait before it, and rework (occurrences beyond the first in a case). "
     "Activities are listed in the order of their mean position in the case.",
     "lead time trend": f"Median lead time of the cases completed in each of the {TREND_WEEKS} weeks ending the "
-    "report date.",
+    "report date; weeks that ended before the event log's first activity are left out (the note says so).",
 }
 
 
@@ -232,13 +252,83 @@ def mine_log(events: pd.DataFrame) -> MinedLog:
     )
 
 
-def _case_last_end(events: pd.DataFrame, end_h: np.ndarray) -> np.ndarray:
-    """Per event, when its case's last activity ended (hours): a case is one case_id in one process."""
+def _case_keys(events: pd.DataFrame) -> np.ndarray:
+    """Per event, a number that identifies its case: a case is one case_id in one process."""
     p_code, _ = pd.factorize(events["process"])
     c_code, _ = pd.factorize(events["case_id"])
-    key = p_code.astype("int64") * (int(c_code.max()) + 1) + c_code
-    del p_code, c_code
+    return p_code.astype("int64") * (int(c_code.max()) + 1) + c_code
+
+
+def _case_last_end(key: np.ndarray, end_h: np.ndarray) -> np.ndarray:
+    """Per event, when its case's last activity ended (hours)."""
     return pd.Series(end_h, copy=False).groupby(key, sort=False).transform("max").to_numpy()
+
+
+def default_end_activities(events: pd.DataFrame, end: pd.Timestamp) -> dict[str, list[str]]:
+    """Per process, the activity that most of its cases end with (their last activity ended before `end`)."""
+    known = events.loc[events["ended_at"] < end, ["process", "case_id", "activity", "ended_at"]]
+    if known.empty:
+        return {}
+    last = known.sort_values("ended_at", kind="stable").drop_duplicates(["process", "case_id"], keep="last")
+    counts = last.groupby(["process", "activity"], observed=True).size().reset_index(name="n")
+    counts = counts.sort_values(["process", "n", "activity"], ascending=[True, False, True], kind="stable")
+    top = counts.drop_duplicates("process")
+    return {str(p): [str(a)] for p, a in zip(top["process"], top["activity"], strict=True)}
+
+
+def end_activities_for(
+    events: pd.DataFrame, end: pd.Timestamp, declared: Mapping[str, Sequence[str]] | None
+) -> dict[str, list[str]]:
+    """The end activities of every process: those opsflow.yaml declares, else the data's default."""
+    found = default_end_activities(events, end)
+    found.update({p: list(a) for p, a in (declared or {}).items()})
+    return found
+
+
+def _case_done(
+    events: pd.DataFrame, key: np.ndarray, end_h: np.ndarray, end: float, ends: Mapping[str, Sequence[str]]
+) -> np.ndarray:
+    """Per event, whether its case reached an end activity of its process before `end`."""
+    pairs = pd.MultiIndex.from_tuples([(p, a) for p, acts in ends.items() for a in acts], names=["process", "activity"])
+    here = pd.MultiIndex.from_arrays([events["process"].astype(str), events["activity"].astype(str)])
+    is_end = here.isin(pairs) & (end_h < end)
+    return pd.Series(is_end, copy=False).groupby(key, sort=False).transform("any").to_numpy(dtype=bool)
+
+
+def _in_progress(
+    events: pd.DataFrame, key: np.ndarray, done: np.ndarray, end_h: np.ndarray, end: float, ends: dict[str, list[str]]
+) -> list[InProgressRow]:
+    """Per process, the cases with an activity before `end` and no end activity: count, age p50/p90, oldest."""
+    open_ = (~done) & (end_h < end)
+    if not open_.any():
+        return []
+    idx = np.flatnonzero(open_)
+    frame = pd.DataFrame(
+        {
+            "key": key[idx],
+            "process": events["process"].to_numpy()[idx].astype(str),
+            "case_id": events["case_id"].to_numpy()[idx].astype(str),
+            "start": _hours(events["started_at"].iloc[idx]),
+        }
+    )
+    cases = frame.groupby("key", sort=False).agg(process=("process", "first"), case_id=("case_id", "first"),
+                                                  start=("start", "min"))  # fmt: skip
+    cases["age"] = end - cases["start"]
+    rows = []
+    for process, group in cases.groupby("process", sort=True):
+        oldest = group.sort_values(["age", "case_id"], ascending=[False, True]).iloc[0]
+        rows.append(
+            InProgressRow(
+                process=str(process),
+                end_activities=", ".join(ends.get(str(process), [])) or "none found",
+                cases=len(group),
+                age_p50_hours=_opt(group["age"].quantile(0.5)),
+                age_p90_hours=_opt(group["age"].quantile(0.9)),
+                oldest_case=str(oldest["case_id"]),
+                oldest_age_hours=_opt(oldest["age"]),
+            )
+        )
+    return rows
 
 
 def _basis(end_h: np.ndarray, case_end: np.ndarray, week_start: float, end: float) -> list[Basis]:
@@ -270,8 +360,11 @@ def _basis(end_h: np.ndarray, case_end: np.ndarray, week_start: float, end: floa
     ]
 
 
-def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSection:
-    """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end`."""
+def compute_processes(
+    events: pd.DataFrame | None, period: Period, end_activities: Mapping[str, Sequence[str]] | None = None
+) -> ProcessSection:
+    """Lead time, waiting, rework and bottlenecks of every process, over the cases completed by `period.end` (that
+    reached one of their process's `end_activities`, default: the data's); cases in progress on their own."""
     if events is None:
         return _empty("The process_events dataset is not configured.", available=False)
     end = _at(period.end)
@@ -283,20 +376,32 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
     prev = period.previous()
     trend_edges = [Period(period.as_of - timedelta(weeks=i), period.tz) for i in range(TREND_WEEKS - 1, -1, -1)]
     edges = np.array([_at(p.start) for p in trend_edges] + [end])
+    # The trend starts no earlier than the log: weeks that ended before its first activity are left out.
+    first_event = _at(events["started_at"].min())
+    first_week = next((i for i, p in enumerate(trend_edges) if _at(p.end) > first_event), len(trend_edges) - 1)
     # Every figure is over cases completed in one of these windows, so only those cases are mined: a year of log
     # is mined as its last twelve weeks (a case is mined whole, so nothing about it changes).
     lo = min(edges[0], _at(prev.start), _at(period.days_back(BOTTLENECK_DAYS)))
-    case_end = _case_last_end(events, end_h)
+    key = _case_keys(events)
+    ends = end_activities_for(events, period.end, end_activities)
+    done = _case_done(events, key, end_h, end, ends)
+    wip = _in_progress(events, key, done, end_h, end, ends)
+    case_end = _case_last_end(key, end_h)
+    del key
+    # A case still in progress counts as ending after the period: it is in no window.
+    case_end = np.where(done, case_end, np.inf)
     basis = _basis(end_h, case_end, _at(period.start), end)
     del end_h
     picked = np.flatnonzero((case_end >= lo) & (case_end < end))
-    del case_end
+    del case_end, done
     if len(picked) == 0:
         return ProcessSection(
             name="processes",
             title="Processes",
             basis=basis,
             definitions=DEFINITIONS,
+            in_progress=wip,
+            headlines=_wip_headlines(wip),
             note="No case was completed in the week.",
         )
     columns = [*MINED_COLUMNS, *(["work"] if "work" in events else [])]
@@ -454,6 +559,8 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
                 )
 
         for i, p in enumerate(trend_edges):
+            if i < first_week:
+                continue  # a week that ended before the log's first activity: unknown, not "no case completed"
             t = trend.loc[(pid, i)] if (pid, i) in trend.index else None
             trend_rows.append(
                 LeadTrendRow(
@@ -465,10 +572,18 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
             )
 
     n_week = int(week.sum())
+    note = None if n_week else "No case was completed in the week."
+    if first_week:
+        shortened = (
+            f"The lead time trend starts with the week ending {trend_edges[first_week].as_of.isoformat()}, "
+            f"{TREND_WEEKS - first_week} weeks instead of {TREND_WEEKS}: the event log starts then."
+        )
+        note = f"{note} {shortened}" if note else shortened
     return ProcessSection(
         name="processes",
         title="Processes",
-        headlines=headlines,
+        headlines=headlines + _wip_headlines(wip),
+        in_progress=wip,
         actions=actions,
         basis=basis,
         definitions=DEFINITIONS,
@@ -476,8 +591,20 @@ def compute_processes(events: pd.DataFrame | None, period: Period) -> ProcessSec
         bottlenecks=bottlenecks,
         value_stream=value_stream,
         lead_time_trend=trend_rows,
-        note=None if n_week else "No case was completed in the week.",
+        note=note,
     )
+
+
+def _wip_headlines(wip: list[InProgressRow]) -> list[Headline]:
+    return [
+        Headline(
+            key=f"processes.{process_slug(r.process)}.in_progress",
+            label=f"{r.process}: cases in progress",
+            value=r.cases,
+            better="neutral",
+        )
+        for r in wip
+    ]
 
 
 compute_processes_task = compute_task(compute_processes, name="compute_processes")

@@ -3,6 +3,7 @@ phased project and KPIs that follow from it, with the benefit quantified from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, 
 from opsflow.period import Period
 from opsflow.tasking import compute_task
 from tasks.performance_metrics.registry import RegisteredKpi
-from tasks.process_optimization.mining import mine_log, process_slug
+from tasks.process_optimization.mining import default_end_activities, mine_log, process_slug
 
 WINDOW_DAYS = 90
 TOP_VARIANTS = 5
@@ -71,10 +72,12 @@ def _at(t: pd.Timestamp) -> float:
     return float((t - _EPOCH) / _HOUR)
 
 
-def process_log(events: pd.DataFrame | None, process: str) -> ProcessLog:
-    """The process's cases and events (lead, process and waiting time, rework) from the loaded event log."""
+def process_log(events: pd.DataFrame | None, process: str, end_activities: Sequence[str] | None = None) -> ProcessLog:
+    """The process's cases and events (lead, process and waiting time, rework) from the loaded event log, with when
+    each case reached one of the process's `end_activities` (default: the activity most of its cases end with)."""
     empty_cases = pd.DataFrame(
-        columns=["case_id", "first_start", "last_end", "lead", "process_time", "waiting", "rework"], dtype="float64"
+        columns=["case_id", "first_start", "last_end", "lead", "process_time", "waiting", "rework", "done_at"],
+        dtype="float64",
     )
     empty_events = pd.DataFrame(
         columns=["case", "activity", "duration", "wait", "wait0", "repeat", "position", "end"], dtype="float64"
@@ -98,13 +101,22 @@ def process_log(events: pd.DataFrame | None, process: str) -> ProcessLog:
             "end": log.end,
         }
     )
-    return ProcessLog(process, log.cases.drop(columns="process"), ev, known)
+    if end_activities is None:
+        found = default_end_activities(mine, mine["ended_at"].max() + pd.Timedelta(seconds=1))
+        end_activities = found.get(process, [])
+    # When each case first reached an end activity (inf: never, the case is in progress).
+    reached = np.where(ev["activity"].isin(list(end_activities)).to_numpy(), log.end, np.inf)
+    done_at = pd.Series(reached).groupby(log.case_of_event).min().reindex(range(len(log.cases)), fill_value=np.inf)
+    cases = log.cases.drop(columns="process").assign(done_at=done_at.to_numpy())
+    return ProcessLog(process, cases, ev, known)
 
 
 def completed_mask(log: ProcessLog, lo: float, hi: float) -> np.ndarray:
-    """Cases whose last activity ended in [lo, hi) (hours since the epoch)."""
+    """Cases whose last activity ended in [lo, hi) (hours since the epoch) and that reached an end activity before
+    `hi`: a case in progress is in no lead-time figure, baseline or KPI."""
     last = log.cases["last_end"].to_numpy(dtype="float64")
-    return (last >= lo) & (last < hi)
+    done = log.cases["done_at"].to_numpy(dtype="float64") if "done_at" in log.cases else np.zeros(len(last))
+    return (last >= lo) & (last < hi) & (done < hi)
 
 
 # -- current state ------------------------------------------------------------------------------------------------
@@ -242,9 +254,14 @@ def current_state(
     slug = process_slug(name)
 
     case_last = log.cases["last_end"].to_numpy(dtype="float64")[log.events["case"].to_numpy()]
+    case_done = log.cases["done_at"].to_numpy(dtype="float64")[log.events["case"].to_numpy()]
+    open_ = (case_last >= lo) & (case_last < hi) & (case_done >= hi)
     reasons = {
-        "case completed before the window": int((case_last < lo).sum()),
+        "case completed before the window": int(((case_last < lo) & (case_done < hi)).sum()),
         "case in progress at the report date (an activity ends later)": int((case_last >= hi).sum()),
+        "case in progress at the report date (no end activity yet)": int(
+            (open_ | ((case_last < lo) & (case_done >= hi))).sum()
+        ),
     }
     basis = [
         Basis(

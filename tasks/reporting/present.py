@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from opsflow.findings import Action, Basis, Headline, Section
 from opsflow.history import StoredRun
+from opsflow.period import local_time
 
 MAX_TABLE_ROWS = 25
 """Rows shown per table in a report; the rest are counted and stay in the artifacts and history."""
@@ -61,12 +62,15 @@ class SectionView(BaseModel):
     definitions: dict[str, str]
 
 
-def format_value(value: Any, unit: str = "") -> str:
-    """One cell or figure as text: ratios as percentages, hours and days with one decimal, empty as a dash."""
+def format_value(value: Any, unit: str = "", tz: str | None = None) -> str:
+    """One cell or figure as text: ratios as percentages, hours and days with one decimal, empty as a dash; an
+    instant in the workspace's time zone `tz` with its abbreviation (`2026-11-27 14:30 CET`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, datetime | pd.Timestamp) and value.tzinfo is not None and tz is not None:
+        return local_time(value, tz)
     if isinstance(value, datetime | pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
     if isinstance(value, date):
@@ -120,19 +124,22 @@ def _column_unit(model: type[BaseModel], field: str) -> str:
     return str(extra.get("unit", "")) if isinstance(extra, dict) else ""
 
 
-def table_view(name: str, title: str, rows: Sequence[BaseModel], max_rows: int = MAX_TABLE_ROWS) -> TableView:
-    """Any list of row models as a table; columns are the model's fields, ratios shown as percentages."""
+def table_view(
+    name: str, title: str, rows: Sequence[BaseModel], max_rows: int = MAX_TABLE_ROWS, tz: str | None = None
+) -> TableView:
+    """Any list of row models as a table; columns are the model's fields, ratios shown as percentages, instants in
+    the time zone `tz`."""
     if not rows:
         return TableView(name=name, title=title, columns=[], rows=[], total_rows=0)
     model = type(rows[0])
     fields = list(model.model_fields)
     units = {f: _column_unit(model, f) for f in fields}
-    cells = [[format_value(getattr(row, f), units[f]) for f in fields] for row in rows[:max_rows]]
+    cells = [[format_value(getattr(row, f), units[f], tz) for f in fields] for row in rows[:max_rows]]
     columns = [f.replace("_", " ") for f in fields]
     return TableView(name=name, title=title, columns=columns, rows=cells, total_rows=len(rows))
 
 
-def section_tables(section: Section, max_rows: int = MAX_TABLE_ROWS) -> list[TableView]:
+def section_tables(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | None = None) -> list[TableView]:
     """Every table-like field a section subclass adds (lists of row models), in declaration order."""
     tables = []
     for name, info in type(section).model_fields.items():
@@ -140,18 +147,18 @@ def section_tables(section: Section, max_rows: int = MAX_TABLE_ROWS) -> list[Tab
             continue
         value = getattr(section, name)
         if isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
-            tables.append(table_view(name, info.description or name.replace("_", " "), value, max_rows))
+            tables.append(table_view(name, info.description or name.replace("_", " "), value, max_rows, tz))
     return tables
 
 
-def section_view(section: Section, max_rows: int = MAX_TABLE_ROWS) -> SectionView:
+def section_view(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | None = None) -> SectionView:
     return SectionView(
         name=section.name,
         title=section.title,
         available=section.available,
         note=section.note,
         headlines=[headline_view(h) for h in section.headlines],
-        tables=section_tables(section, max_rows),
+        tables=section_tables(section, max_rows, tz),
         actions=section.actions,
         basis=section.basis,
         definitions=section.definitions,

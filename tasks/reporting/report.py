@@ -11,8 +11,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.charts import data_uri
+from opsflow.coverage import mark_partial
 from opsflow.findings import FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
+from opsflow.period import local_time
 from opsflow.tasking import compute_task, io_task
 from opsflow.timing import StageTimer
 from tasks.data.prepare import WorkspaceData
@@ -28,6 +30,7 @@ class FlowReport(BaseModel):
     flow: str = Field(description="Flow name, kebab-case: the report folder and artifact keys derive from it.")
     title: str
     company: str
+    timezone: str = Field("UTC", description="The workspace's time zone: every instant in the report is shown in it.")
     period_key: str = Field(description="The period the report covers, e.g. the as_of date: names the folder.")
     subtitle: str = ""
     generated_at: str
@@ -37,6 +40,10 @@ class FlowReport(BaseModel):
     sections: list[SerializeAsAny[Section]] = Field(default_factory=list)
     quality_rows: list[dict[str, Any]] = Field(default_factory=list)
     load_errors: dict[str, str] = Field(default_factory=dict)
+    data_covers: str = Field("", description="What the data covers, in one line.")
+    data_warnings: list[str] = Field(
+        default_factory=list, description="Datasets that stop before the period ends: their figures are partial."
+    )
     usage: str | None = Field(None, description="Claude tokens and estimated cost, for the footer.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage of the run.")
     section_charts: dict[str, list[str]] = Field(
@@ -58,15 +65,19 @@ def new_report(
 ) -> FlowReport:
     """A flow's report with what every report carries filled in: company, generation time, data quality, load errors,
     the Claude usage footer and the stage timings so far. `content` is the rest of FlowReport (subtitle, summary,
-    focus, focus_title, sections, section_charts)."""
+    focus, focus_title, sections, section_charts). Sections built on a dataset that stops early are marked partial."""
+    mark_partial(content.get("sections", []), prepared.partial_datasets)
     return FlowReport(
         flow=flow,
         title=title,
         company=prepared.config.company,
         period_key=period_key,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        timezone=prepared.config.timezone,
+        generated_at=local_time(datetime.now(UTC), prepared.config.timezone),
         quality_rows=quality_rows(prepared.data, prepared.load_errors),
         load_errors=prepared.load_errors,
+        data_covers=prepared.coverage_line,
+        data_warnings=prepared.clock_warnings,
         usage=usage.footer() if usage is not None and usage.calls else None,
         timings=timer.seconds,
         **content,
@@ -80,14 +91,14 @@ def report_dir(workspace: Path, flow: str, period_key: str | date) -> Path:
 
 
 def _views(report: FlowReport) -> list[SectionView]:
-    return [section_view(s) for s in report.sections]
+    return [section_view(s, tz=report.timezone) for s in report.sections]
 
 
 def _focus_tables(report: FlowReport) -> list[Any]:
     if report.focus is None:
         return []
     return [
-        table_view(name, title, rows)
+        table_view(name, title, rows, tz=report.timezone)
         for name, title, rows in (
             ("urgent", "Urgent", report.focus.urgent),
             ("important", "Important", report.focus.important),
@@ -147,7 +158,7 @@ def publish_report_artifacts(
         rows = getattr(section, field, None) if section is not None else None
         if section is None or not rows:
             continue
-        view = table_view(field, field, rows, max_rows=500)
+        view = table_view(field, field, rows, max_rows=500, tz=report.timezone)
         key = f"{report.flow}-{section_name}-{field}".replace("_", "-")
         create_table_artifact(
             key=key,

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.states import Failed, State
 
@@ -17,10 +17,12 @@ from opsflow.datasets import OpsData
 from opsflow.findings import Action, Headline, Section
 from opsflow.handoff import as_is
 from opsflow.history import HistoryStore
+from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.coo.audit import history_for
 from tasks.coo.summary import summary_figures
+from tasks.data.clock import on_the_clock
 from tasks.data.prepare import WorkspaceData, load_workspace_data, not_usable
 from tasks.delivery.publish import post_report
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
@@ -33,6 +35,8 @@ from tasks.reporting.report import (
     save_report_task,
     write_report_task,
 )
+
+P = TypeVar("P", bound=Period)
 
 
 @dataclass
@@ -84,6 +88,16 @@ class Run:
         """The run's summary of `sections`: Claude's from their figures and `facts` when configured and grounded,
         else `template(*args)`."""
         return narrate_task(kind, summary_figures(sections), facts, lambda: template(*args), self.narrator, self.usage)
+
+    def clock(self, as_of: date | None, make: Callable[[date, str], P]) -> P | State:
+        """The flow's period by the data's clock (the default: the last one the data covers), the run's data cut at
+        its end; or the Failed state, with its one line, when the data cannot report on that period."""
+        clocked = on_the_clock(self.prepared, self.flow, as_of, make)
+        if isinstance(clocked, State):
+            self.close()
+            return clocked
+        self.prepared, period = clocked
+        return period
 
     def tag(self, key: str) -> None:
         """Tag the flow run with its period, so the Prefect UI can filter a flow's runs by the period they cover."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -85,3 +87,18 @@ def test_limit_caps_the_lines_and_no_slack_saves_the_payload(workspace: Path) ->
     message, major = payload["messages"]
     assert (message["channel"], major["channel"]) == ("#ops-daily", "#inc-major")
     assert result.closing in json.dumps(message["chat.postMessage"]["blocks"], ensure_ascii=False)
+
+
+def test_a_day_after_the_data_is_refused_and_the_default_day_is_the_last_the_data_covers(workspace: Path) -> None:
+    # Five days after the sample ends, an incident still open in the data would be "open" 120 hours longer than
+    # anyone knows: the day is refused in one line instead.
+    later = SAMPLE_END + timedelta(days=5)
+    state = daily_brief(DailyBriefParams(workspace=workspace, as_of=later, post_to_slack=False), return_state=True)
+    assert state.is_failed()
+    assert f"{later.isoformat()} is past the data" in str(state.message)
+    result = daily_brief(DailyBriefParams(workspace=workspace, post_to_slack=False))
+    assert isinstance(result, DailyBriefResult) and result.as_of == SAMPLE_END
+    # The brief is as known at 07:30 on the data's last day: before the data's end (the next local midnight).
+    assert result.cutoff < datetime.combine(SAMPLE_END + timedelta(days=1), time(), ZoneInfo("Europe/Berlin"))
+    report = json.loads(result.report_markdown.with_name("report.json").read_text(encoding="utf-8"))
+    assert report["data_covers"].startswith("Data covers incidents: ")

@@ -132,3 +132,20 @@ def test_daily_alert_posts_once_and_not_again_without_change(workspace: Path, mo
         second = _run(workspace)
         assert second.delivered == [] and second.alert.startswith("no change since")
         assert len(slack.posts()) == posts, "no change: nothing posted"
+
+
+def test_a_day_after_the_data_is_refused_and_the_default_day_is_the_last_the_data_covers(workspace: Path) -> None:
+    # The sample's data ends on SAMPLE_END: five days later nothing is known, so nothing can be late or breached.
+    later = SAMPLE_END + pd.Timedelta(days=5).to_pytimedelta()
+    state = vendor_sla_review(
+        VendorSlaReviewParams(workspace=workspace, as_of=later, post_to_slack=False), return_state=True
+    )
+    assert state.is_failed()
+    assert f"{later.isoformat()} is past the data" in str(state.message) and "\n" not in str(state.message)
+    assert not (workspace / "reports" / FLOW / later.isoformat()).exists(), "no review, so no notice, is written"
+    # Without a day (today, months after the sample ends) the review is of the data's last day, and says so.
+    result = vendor_sla_review(VendorSlaReviewParams(workspace=workspace, post_to_slack=False))
+    assert isinstance(result, VendorSlaReviewResult) and result.as_of == SAMPLE_END
+    report = json.loads(result.report_markdown.with_name("report.json").read_text(encoding="utf-8"))
+    assert report["data_covers"].startswith("Data covers vendor_deliveries: ")
+    assert report["data_covers"] in result.report_markdown.read_text(encoding="utf-8").replace("\\_", "_")

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flows.weekly_audit import WeeklyAuditParams, WeeklyAuditResult, weekly_audit
@@ -149,3 +150,31 @@ def test_an_injected_incident_owner_cannot_put_figures_in_the_summary(
     assert OBEYED not in html and "99.7" not in summary.replace(owner, "")
     assert owner in prompt.split("<quoted_data>", 1)[1], "the owner reaches the model as quoted data"
     assert owner not in prompt.split("<quoted_data>", 1)[0], "and never among the figures"
+
+
+def test_an_incident_export_missing_its_last_weeks_is_warned_about_in_the_report_and_slack(workspace: Path) -> None:
+    # Drop every incident opened in the last 10 weeks: the export now stops weeks before the audited week ends.
+    path = workspace / "data" / "incidents.csv"
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cut = pd.Timestamp(SAMPLE_END - timedelta(weeks=10))
+    opened = pd.to_datetime(rows["opened_at"].str[:10], format="%Y-%m-%d", errors="coerce")
+    rows.loc[~(opened >= cut)].to_csv(path, index=False)  # the sample's unreadable dates stay, to be quarantined
+    result = _run(workspace, post_to_slack=True)  # no Slack configured: the exact payload is saved
+    report = json.loads(result.report_markdown.with_name("report.json").read_text(encoding="utf-8"))
+    assert len(report["data_warnings"]) == 1 and report["data_warnings"][0].startswith("incidents stops at ")
+    assert "its figures are partial" in report["data_warnings"][0]
+    incidents = next(s for s in report["sections"] if s["name"] == "incidents")
+    assert incidents["note"].startswith("Partial: incidents")
+    assert "**Data warning:** incidents stops at" in result.report_markdown.read_text(encoding="utf-8")
+    payload = (result.report_html.parent / "slack-payload.json").read_text(encoding="utf-8")
+    assert "Data warning: incidents stops at" in payload
+
+
+def test_an_as_of_that_is_not_the_last_day_of_a_week_is_refused(workspace: Path) -> None:
+    thursday = SAMPLE_END - timedelta(days=3)
+    state = weekly_audit(WeeklyAuditParams(workspace=workspace, as_of=thursday, post_to_slack=False), return_state=True)
+    assert state.is_failed()
+    assert str(state.message) == (
+        f"--as-of {thursday.isoformat()} is a Thursday; a week ends on a Sunday: use "
+        f"{(SAMPLE_END - timedelta(days=7)).isoformat()} or {SAMPLE_END.isoformat()}"
+    )

@@ -450,3 +450,21 @@ def test_open_incident_claims_only_what_the_export_carries() -> None:
     )  # fmt: skip
     [action] = [a for a in compute_incidents(filled, None, PERIOD).actions if a.kind == "open_major_incident"]
     assert action.text.endswith("open 12 h, customer impact not yet mitigated, not acknowledged.")
+
+
+def test_mtbf_window_starts_no_earlier_than_the_data() -> None:
+    # The export starts on 2026-01-18 00:00 UTC, 50 days before the period end (2026-03-09 00:00 UTC), so the
+    # 90-day window is cut to those 50 days = 1200 h. Failures G1, G2 (2 h down each): MTBF = (1200 - 4) / 2 = 598 h.
+    log = frame(
+        "incidents",
+        [
+            inc("G0", "pay", "SEV4", "2026-01-18 00:00", resolved_at="2026-01-18 01:00"),
+            inc("G1", "pay", "SEV1", "2026-02-01 00:00", resolved_at="2026-02-01 02:00"),
+            inc("G2", "pay", "SEV2", "2026-03-01 00:00", resolved_at="2026-03-01 02:00"),
+        ],
+    )
+    section = compute_incidents(log, None, PERIOD)
+    pay = next(r for r in section.reliability if r.service == "pay")
+    assert (pay.window_days, pay.failures, pay.downtime_hours) == (50.0, 2, 4.0)
+    assert pay.mtbf_hours == pytest.approx(598.0)
+    assert section.note is not None and "MTBF is over the 50 days the data covers, not 90" in section.note

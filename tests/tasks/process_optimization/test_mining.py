@@ -104,13 +104,24 @@ def test_bottleneck_value_stream_and_action() -> None:
 
 
 def test_trend_twelve_weeks() -> None:
-    s = compute_processes(event_log(BASE), PERIOD)
+    # One early activity (2025-03-03) puts the log's start before the 12 weeks: all 12 are shown.
+    early = [ev("E1", OF, "ship", "2025-03-03 08:00", "2025-03-03 09:00")]
+    s = compute_processes(event_log(early + BASE), PERIOD)
     trend = [t for t in s.lead_time_trend if t.process == OF]
     assert len(trend) == 12
     assert trend[-1].week_ending == date(2025, 7, 6) and trend[0].week_ending == date(2025, 4, 20)
     assert (trend[-1].cases_completed, trend[-1].lead_p50_hours) == (3, 8.0)
     assert (trend[-2].cases_completed, trend[-2].lead_p50_hours) == (1, 4.0)
     assert all(t.cases_completed == 0 and t.lead_p50_hours is None for t in trend[:-2])
+
+
+def test_trend_starts_no_earlier_than_the_log() -> None:
+    # BASE starts on Tue 2025-06-24: the weeks ending 06-29 and 07-06 are the only ones it covers.
+    s = compute_processes(event_log(BASE), PERIOD)
+    trend = [t for t in s.lead_time_trend if t.process == OF]
+    assert [t.week_ending for t in trend] == [date(2025, 6, 29), date(2025, 7, 6)]
+    expected = "The lead time trend starts with the week ending 2025-06-29, 2 weeks instead of 12: the event log "
+    assert s.note == expected + "starts then."
 
 
 def test_later_export_changes_nothing() -> None:
@@ -138,12 +149,14 @@ def test_cases_outside_every_window_change_only_the_basis() -> None:
     # Only cases completed in the 12 trend weeks (from 2025-04-14) are mined; older ones are counted in the basis.
     old = [
         ev("X1", OF, "pick", "2024-01-02 08:00", "2024-01-02 09:00"),
-        ev("X1", OF, "pack", "2024-01-03 08:00", "2024-01-03 09:00"),
+        ev("X1", OF, "ship", "2024-01-03 08:00", "2024-01-03 09:00"),
         ev("X2", "billing", "invoice", "2025-04-01 08:00", "2025-04-01 09:00"),  # a process seen only then
     ]
     now = compute_processes(event_log(BASE), PERIOD)
     with_old = compute_processes(event_log(old + BASE), PERIOD)
-    assert now.model_dump(exclude={"basis"}) == with_old.model_dump(exclude={"basis"})
+    # The older log starts earlier, so its trend has more (empty) weeks and no note on a short trend.
+    unchanged = {"basis", "lead_time_trend", "note"}
+    assert now.model_dump(exclude=unchanged) == with_old.model_dump(exclude=unchanged)
     basis = {b.metric: b for b in with_old.basis}
     # 18 + 3 rows, 2 of them (O4 pack, O5 ship) ended after the week: 19 used; O0's 2 + the old 3 completed before.
     assert basis["process events"].rows_used == 19
@@ -167,8 +180,41 @@ def test_empty_inputs() -> None:
     assert empty.available and empty.note and not empty.headlines and not empty.actions
     # only an old case: the process is listed with no completed case this week, no NaN in headlines.
     old = compute_processes(event_log(BASE[:2]), PERIOD)
-    assert old.note == "No case was completed in the week."
+    assert old.note is not None and old.note.startswith("No case was completed in the week. The lead time trend")
     h = {x.key: x.value for x in old.headlines}
     assert h["processes.order_fulfilment.lead_p50_hours"] is None
     assert h["processes.order_fulfilment.cases_completed"] == 0
     assert not old.actions  # no completed case this week, nothing to save
+
+
+def test_a_case_that_never_reached_its_end_activity_is_in_progress_not_in_lead_time() -> None:
+    # O7 picked and packed in the week but never shipped (ship is the default end: O0..O3 and O5 end with it).
+    # It is not completed: order_fulfilment keeps O1, O2, O3 (leads 8, 8, 20; median 8). In progress at the week's
+    # end (2025-07-07 00:00): O5 (started 07-06 20:00; its ship ends exactly at the end), O4 (started 07-06 10:00;
+    # its pack ends after the week) and O7 (started 07-05 06:00): ages 4, 14, 42 h -> p50 14,
+    # p90 at position 0.9 x 2 = 1.8: 14 + 0.8 x (42 - 14) = 36.4; oldest O7 at 42 h.
+    o7 = [
+        ev("O7", OF, "pick", "2025-07-05 06:00", "2025-07-05 07:00"),
+        ev("O7", OF, "pack", "2025-07-05 08:00", "2025-07-05 09:00"),
+    ]
+    s = compute_processes(event_log(BASE + o7), PERIOD)
+    o = {r.process: r for r in s.processes}[OF]
+    assert (o.cases_completed, o.lead_p50_hours) == (3, 8.0)
+    wip = {r.process: r for r in s.in_progress}[OF]
+    assert (wip.end_activities, wip.cases, wip.age_p50_hours, wip.age_p90_hours) == ("ship", 3, 14.0, 36.4)
+    assert (wip.oldest_case, wip.oldest_age_hours) == ("O7", 42.0)
+    assert {h.key: h.value for h in s.headlines}["processes.order_fulfilment.in_progress"] == 3
+
+
+def test_declared_end_activities_replace_the_default() -> None:
+    # Declaring `pack` as the only end of order_fulfilment: O1, O2, O3 (all packed) complete as before, at their last
+    # activity; O4 (packed only after the week) and O0 and O5 (never packed) are in progress. Declaring `inspect`
+    # for returns: R1 still completes (it has inspect).
+    s = compute_processes(event_log(BASE), PERIOD, {OF: ["pack"], "returns": ["inspect"]})
+    rows = {r.process: r for r in s.processes}
+    # O1, O2, O3 have pack; O0 (pick, ship) never packed: it leaves the previous week's figure.
+    assert rows[OF].cases_completed == 3 and rows[OF].previous_lead_p50_hours is None
+    assert rows["returns"].cases_completed == 1
+    wip = {r.process: r for r in s.in_progress}[OF]
+    # O0's first start, 06-24 00:00, is 13 days = 312 h before the week's end: the oldest of O0, O4, O5.
+    assert wip.cases == 3 and wip.oldest_case == "O0" and wip.oldest_age_hours == 312.0

@@ -190,3 +190,23 @@ def test_carrier_transit_marked_as_not_work_is_lead_time_not_process_time() -> N
     marked = current_state(process_log(log, OF), PERIOD, window_days=14)
     # Transit marked: process 2 h of the 13 h lead -> PCE 2 / 13; lead time unchanged.
     assert marked.pce == pytest.approx(2 / 13, abs=1e-4) and marked.lead_p50_hours == unmarked.lead_p50_hours == 13
+
+
+def test_a_case_that_never_shipped_is_not_in_the_baseline() -> None:
+    # F picked and packed inside the window (lead 07-03 08:00 -> 07-03 20:00 = 12 h) but never shipped, the end
+    # activity most cases end with: it stays out, so the figures are A, B, C's as before (median 9, 3 cases).
+    log = event_log(
+        [
+            *LOG.drop(columns="_row").to_dict("records"),
+            ev("F", "pick", "2025-07-03 08:00", "2025-07-03 09:00"),
+            ev("F", "pack", "2025-07-03 19:00", "2025-07-03 20:00"),
+        ]
+    )
+    s = current_state(process_log(log, OF), PERIOD, window_days=14)
+    h = {x.key.split(".", 2)[2]: x.value for x in s.headlines}
+    assert s.cases_completed == 3 and h["lead_p50_hours"] == 9
+    assert s.basis[0].reasons["case in progress at the report date (no end activity yet)"] == 2  # F's two events
+    # Declared end activity `pack`: F completes (12 h), and so do A, B, C: leads 8, 9, 12, 20 -> median 10.5.
+    declared = current_state(process_log(log, OF, ["pack"]), PERIOD, window_days=14)
+    assert declared.cases_completed == 4
+    assert {x.key.split(".", 2)[2]: x.value for x in declared.headlines}["lead_p50_hours"] == 10.5
