@@ -56,8 +56,7 @@ class VendorSlaReviewResult(BaseModel):
 
 @flow(name="vendor-sla-review", on_failure=[alert_on_failure])
 def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorSlaReviewResult | State:
-    """Per vendor: 30/90-day delivery and quality against contract, score and grade, signals, credits owed, incidents
-    caused, renewal timeline, breach notices; a Slack alert when something changed, the scorecard on Fridays."""
+    """Per vendor: delivery and quality against contract, grade, credits, renewals, notices; Slack on change."""
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
