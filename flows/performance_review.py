@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from opsflow.findings import Headline, Section
+from opsflow.findings import Headline, Section, pick_headlines
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
 from tasks.coo.audit import audit_period, focus_actions
@@ -81,8 +81,7 @@ class PerformanceReviewResult(BaseModel):
 
 
 def _headlines(sections: list[Section]) -> list[Headline]:
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    return [by_key[k] for k in SLACK_KEYS if k in by_key and by_key[k].value is not None]
+    return pick_headlines(sections, SLACK_KEYS)
 
 
 def _kpis(n: float | int | str) -> str:

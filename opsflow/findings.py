@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -84,6 +84,12 @@ class Section(BaseModel):
 def headline_values(sections: Sequence[Section]) -> dict[str, float | None]:
     """Every headline figure by key: what the history store keeps for next week's comparison."""
     return {h.key: h.value for s in sections for h in s.headlines}
+
+
+def pick_headlines(sections: Iterable[Section], keys: Iterable[str]) -> list[Headline]:
+    """The headlines named by `keys`, in that order, those the run could compute (a post's fixed list of figures)."""
+    by_key = {h.key: h for s in sections for h in s.headlines}
+    return [by_key[k] for k in keys if k in by_key and by_key[k].value is not None]
 
 
 def section_figures(sections: Sequence[Section]) -> dict[str, Headline]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from opsflow.config import WorkspaceConfig
-from opsflow.findings import Action, FocusSection, Headline, Section
+from opsflow.findings import Action, FocusSection, Headline, Section, pick_headlines
 from opsflow.handoff import as_is
 from opsflow.history import HistoryStore, StoredRun, open_history
 from opsflow.period import Period, last_complete_week_end
@@ -79,8 +79,7 @@ def write_summary(
 
 def slack_headlines(sections: list[Section]) -> list[Headline]:
     """The figures for the Slack post, in a fixed order, those the run could compute."""
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
+    return pick_headlines(sections, SLACK_HEADLINES)
 
 
 def focus_actions(focus: FocusSection) -> list[Action]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from pydantic import Field
 
-from opsflow.findings import Action, Basis, Headline, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, Section, Urgency, pick_headlines
 from opsflow.period import Period
 from opsflow.tasking import compute_task
 from tasks.coo.focus import DEFINITIONS as FOCUS_DEFINITIONS
@@ -176,11 +176,10 @@ def select_brief(sections: list[Section], period: Period, limit: int = MAX_LINES
 
     later = build_focus([Section(name="later", title="Later", actions=rest)], period, limit=len(actions) or 1)
     waiting = _items_by_rank(later)
-    by_key = {h.key: h for s in sections for h in s.headlines}
     brief = BriefSection(
         name="brief",
         title="If you have time",
-        headlines=[by_key[k].model_copy() for k in DAY_HEADLINES if k in by_key and by_key[k].value is not None]
+        headlines=[h.model_copy() for h in pick_headlines(sections, DAY_HEADLINES)]
         + [Headline(key="brief.lines", label="Lines in today's brief", value=len(shown), better="neutral")],
         actions=[
             Action(text=i.text, urgency=i.urgency, owner=i.owner, source=i.source, section=i.section, due=i.due)

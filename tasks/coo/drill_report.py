@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from opsflow.charts import grouped_bar_chart, line_chart
-from opsflow.findings import Headline, Section, headline_values
+from opsflow.findings import Headline, Section, headline_values, pick_headlines
 from opsflow.history import HistoryStore
 from opsflow.tasking import compute_task
 from tasks.continuity.assess import HistorySection, ImpactSection, ReadinessSection, drill_history
@@ -52,8 +52,7 @@ def history_section(
 
 def drill_headlines(sections: list[Section]) -> list[Headline]:
     """The Slack post's figures, in a fixed order, those the run could compute."""
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
+    return pick_headlines(sections, SLACK_HEADLINES)
 
 
 def template_summary(scenario: Scenario, run: DrillRun, readiness: ReadinessSection, impact: ImpactSection) -> str:

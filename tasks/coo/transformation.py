@@ -8,7 +8,7 @@ from datetime import date
 from typing import Protocol
 
 from opsflow.datasets import OpsData
-from opsflow.findings import FocusSection, Headline, Section
+from opsflow.findings import FocusSection, Headline, Section, pick_headlines
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.coo.focus import focus_on
@@ -90,9 +90,8 @@ class Transformation:
 
     def headlines(self) -> list[Headline]:
         """The figures for the Slack post, those the run could compute."""
-        by_key = {h.key: h for s in self.sections for h in s.headlines}
-        keys = [f"transformation.{process_slug(self.request.process)}.{k}" for k in SLACK_KEYS]
-        return [by_key[k] for k in keys if k in by_key and by_key[k].value is not None]
+        slug = process_slug(self.request.process)
+        return pick_headlines(self.sections, [f"transformation.{slug}.{k}" for k in SLACK_KEYS])
 
     def save(self, history: HistoryStore) -> None:
         """Record the run (its baseline and figures) for the next run's targets and before/after test; a run with

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from opsflow.config import SlackConfig
-from opsflow.findings import Action, Headline, Section
+from opsflow.findings import Action, Headline, Section, pick_headlines
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from opsflow.settings import get_settings
@@ -39,7 +39,6 @@ from tasks.vendors.review import (
     digest_markdown,
     is_digest_day,
     notice_paragraph,
-    pick_headlines,
     template_summary,
 )
 

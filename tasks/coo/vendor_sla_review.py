@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opsflow.config import SlackConfig, WorkspaceConfig
 from opsflow.datasets import OpsData
-from opsflow.findings import Section
+from opsflow.findings import Section, headline_values
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.coo.vendor_review import ReviewDelivery, deliver_review, draft_notices_task, write_review_summary_task
@@ -22,7 +22,6 @@ from tasks.vendors.review import (
     ScorecardSection,
     detect_changes_task,
     flagged_vendors_task,
-    headline_map,
     load_previous_review_task,
     renewal_timelines_task,
     restrict_scorecard,
@@ -74,7 +73,7 @@ class VendorReview:
             post, digest,
         )  # fmt: skip
         # Saved after delivery: a failed alert leaves the previous signals, so the retry still sees the change.
-        save_review_task(history, self.period, self.signals, headline_map(self.sections))
+        save_review_task(history, self.period, self.signals, headline_values(self.sections))
         return sent
 
 

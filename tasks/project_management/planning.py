@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from opsflow.charts import heatmap_5x5
 from opsflow.datasets import OpsData
-from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, Ratio, Section, Urgency, pick_headlines
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.initiatives import SAMPLE_INITIATIVE, Initiative, WorkPackage
 from opsflow.period import Period
@@ -769,8 +769,7 @@ def previous_plan(history: HistoryStore, initiative: Initiative, as_of: date) ->
 
 
 def slack_headlines(sections: list[Section]) -> list[Headline]:
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    return [by_key[k] for k in SLACK_HEADLINES if k in by_key and by_key[k].value is not None]
+    return pick_headlines(sections, SLACK_HEADLINES)
 
 
 identify_risks_task = compute_task(identify_risks, name="identify_initiative_risks")

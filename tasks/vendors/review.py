@@ -1169,15 +1169,6 @@ def review_charts(scorecard: ScorecardSection) -> dict[str, bytes]:
     }
 
 
-def headline_map(sections: Iterable[Section]) -> dict[str, float | None]:
-    return {h.key: h.value for s in sections for h in s.headlines}
-
-
-def pick_headlines(sections: Iterable[Section], keys: Iterable[str]) -> list[Headline]:
-    by_key = {h.key: h for s in sections for h in s.headlines}
-    return [by_key[k] for k in keys if k in by_key and by_key[k].value is not None]
-
-
 vendor_incidents_task = compute_task(vendor_incidents, name="find_vendor_incidents")
 score_vendors_task = compute_task(score_vendors, name="score_vendors")
 flagged_vendors_task = compute_task(flagged_vendors, name="review_flagged_vendors")
