@@ -2054,11 +2054,13 @@ def write_sample(
     seed: int = 7,
     end: date | None = None,
     fmt: Literal["csv", "parquet"] = "csv",
+    marked: bool = True,
 ) -> dict[str, int]:
     """Write Northwind Supply's year of data and its opsflow.yaml to `out`; return rows written per dataset.
 
     `end` (default: the Sunday ending the last complete week) is the last day of data; the same seed, end and
-    scale give byte-identical files.
+    scale give byte-identical files. `marked` writes `sample: true` into opsflow.yaml, so the made-up company is
+    never posted to a real Slack unless a run opts in.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, not {scale}")
@@ -2097,9 +2099,19 @@ def write_sample(
         rows[name] = tables[name].num_rows
     header = (
         f"# {COMPANY}: a sample workspace written by `opsflow sample` (seed {seed}, scale {scale:g}, "
-        f"data up to {end.isoformat()}).\n# Set SLACK_BOT_TOKEN and every flow posts to the channels below.\n"
+        f"data up to {end.isoformat()}).\n"
     )
-    text = yaml.safe_dump(_config(fmt, seed, end, scale), sort_keys=False, allow_unicode=True, width=120)
+    if marked:
+        header += (
+            "# `sample: true`: made-up data, so nothing is posted to Slack from here unless a run opts in with\n"
+            "# `opsflow run --post-sample` (or OPSFLOW_POST_SAMPLE=true); the payload is saved next to the report.\n"
+        )
+    else:
+        header += "# Set SLACK_BOT_TOKEN and every flow posts to the channels below.\n"
+    config = _config(fmt, seed, end, scale)
+    if marked:
+        config = {"company": config.pop("company"), "sample": True, **config}
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120)
     (out / CONFIG_FILE).write_text(header + text, encoding="utf-8")
     # Imported here: the drill scenarios belong to the continuity flow, which the generator does not otherwise need.
     from tasks.continuity.scenarios import write_sample_drills

@@ -16,8 +16,8 @@ from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline, Section
 from opsflow.history import HistoryStore
 from opsflow.period import Period
-from opsflow.settings import get_settings
-from tasks.delivery.slack import DeliveryResult, publish_to_slack, sender_from_settings
+from tasks.delivery.publish import sender_for
+from tasks.delivery.slack import DeliveryResult, publish_to_slack
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, narrate, ungrounded_numbers
 from tasks.reporting.render import render
 from tasks.vendors.review import (
@@ -160,7 +160,7 @@ def post_review(
     slack: SlackConfig,
 ) -> list[DeliveryResult]:
     """Post the daily alert or the digest once per (flow, period key, channel); without Slack, save its payload."""
-    sender = sender_from_settings(get_settings(), report_html.parent, payload_filename=f"slack-{kind}.json")
+    sender = sender_for(slack, report_html.parent, payload_filename=f"slack-{kind}.json")
     return publish_to_slack(
         FLOW, title, period_key, headlines, actions, report_html, details_md, history, config=slack, sender=sender
     )
