@@ -120,7 +120,7 @@ def test_alert_goes_to_the_failed_runs_own_workspace_channel(
     run_workspace = _workspace(tmp_path / "run", "#ops-alerts")
     assert _failing_run_on(run_workspace).is_failed()
     (alert,) = slack.posts()
-    assert alert["channel"] == "#ops-alerts"  # the run's --workspace says so; the default workspace says #ops-leadership
+    assert alert["channel"] == "#ops-alerts"  # the run's workspace says so; the default says #ops-leadership
 
 
 def test_alert_file_goes_to_the_failed_runs_own_workspace(elsewhere: Path, tmp_path: Path) -> None:
