@@ -27,8 +27,11 @@ $(INSTALLED_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	touch $@ $(INSTALLED)
 
+# The sample is written only here and by `opsflow sample`: `opsflow run` never makes one up. It is marked
+# `sample: true`, so the demo posts nothing to Slack unless you add --post-sample (or set OPSFLOW_POST_SAMPLE=true).
 demo: $(INSTALLED)
-	$(BIN)/opsflow run weekly-audit --workspace workspace
+	test -f workspace/opsflow.yaml || $(BIN)/opsflow sample --out workspace
+	$(BIN)/opsflow run weekly-audit --workspace workspace $(DEMO_ARGS)
 
 test: $(INSTALLED_DEV)
 	$(BIN)/python -m pytest

@@ -10,6 +10,10 @@ from datetime import date
 import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on servers or in CI
+# Chart text comes from data (vendor, service and task names): drawn as written, never read as mathtext ("$...$")
+# or LaTeX. rcParams apply to every figure of the process, so charts drawn elsewhere with matplotlib are covered too.
+matplotlib.rcParams["text.parse_math"] = False
+matplotlib.rcParams["text.usetex"] = False
 
 import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402

@@ -165,25 +165,38 @@ def _quarantine_lines(data: Any) -> list[str]:
 def validate(
     workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
 ) -> None:
-    """Load and validate every dataset; write the data-quality report and quarantine files. Exit 1 if not usable."""
+    """Check opsflow.yaml (time zones, channels, paths, SQL URLs), then load and validate every dataset; write the
+    data-quality report and quarantine files. Exit 1 if anything is wrong or the data is not usable."""
     try:
         ws = _workspace(workspace)
         from opsflow.config import load_config
 
         config = load_config(ws)  # before the slow imports below: a wrong folder is reported at once
-        from flows.data_check import REPORT_DIR
-        from opsflow.period import last_complete_week_end
-        from tasks.data.ingest import load_workspace
-        from tasks.data.prepare import QUARANTINE_DIR, unusable_reasons
-        from tasks.data.validate import validate_workspace
-        from tasks.reporting.quality import write_quality_report
-
-        loaded, load_errors = load_workspace(ws, config)
-        data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
-        title = f"{config.company}: data quality, week ending {last_complete_week_end(date.today()):%d %b %Y}"
-        written = write_quality_report(data, load_errors, ws / REPORT_DIR, title)
     except _user_errors() as exc:
         _fail(str(exc))
+    import prefect.main  # noqa: F401  (Prefect sets up logging on import; the run log is added to that set-up)
+
+    from opsflow.runlog import run_log
+
+    with run_log(ws, "validate") as log:
+        try:
+            from flows.data_check import REPORT_DIR
+            from opsflow.period import last_complete_week_end
+            from tasks.data.ingest import load_workspace
+            from tasks.data.prepare import QUARANTINE_DIR, unusable_reasons
+            from tasks.data.validate import validate_workspace
+            from tasks.reporting.quality import write_quality_report
+
+            loaded, load_errors = load_workspace(ws, config)
+            data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
+            title = f"{config.company}: data quality, week ending {last_complete_week_end(date.today()):%d %b %Y}"
+            written = write_quality_report(data, load_errors, ws / REPORT_DIR, title)
+        except _user_errors() as exc:
+            log.failure("validate failed", exc)
+            _fail(str(exc))
+        except Exception as exc:  # a bug, not the user's input: the traceback is in the log file
+            log.failure("validate failed", exc)
+            _fail(f"validate failed: {type(exc).__name__}: {_first_line(exc)} (details in {log.path})")
     for line in _quality_table(data, load_errors):
         typer.echo(line)
     for name, error in sorted(load_errors.items()):
@@ -205,28 +218,43 @@ def run(
     as_of: Annotated[
         str | None, typer.Option(help="Last day of the reporting week, YYYY-MM-DD (default: last Sunday).")
     ] = None,
+    post_sample: Annotated[
+        bool,
+        typer.Option(
+            "--post-sample",
+            help="Post to Slack even though the workspace is a sample (`sample: true`: made-up data). "
+            "Same as OPSFLOW_POST_SAMPLE=true.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a flow on a workspace (created from the sample if absent) and print where its outputs are."""
+    """Run a flow on a workspace (one with an opsflow.yaml; `opsflow sample` makes one) and print its outputs."""
     from opsflow.runtime import flow_parameters, load_flow, prefect_runtime, require_flow
 
     try:
         as_of_date = _parse_date(as_of, "--as-of")
         require_flow(flow)
+        if post_sample:
+            _opt_in_to_posting_the_sample()
         from opsflow.config import load_config
-        from tasks.data.workspace import ensure_workspace
 
-        ws = ensure_workspace(_workspace(workspace))
-        load_config(ws)  # a bad opsflow.yaml is a one-line error here, before a server starts
+        ws = _workspace(workspace)
+        load_config(ws)  # a missing or bad opsflow.yaml is a one-line error here, before a server starts
     except _user_errors() as exc:
         _fail(str(exc))
+    import prefect.main  # noqa: F401  (Prefect sets up logging on import; the run log is added to that set-up)
+
+    from opsflow.runlog import run_log
+
     started = time.perf_counter()
     loaded: list[Any] = []
-    try:
-        # Importing the flow (pandas, Great Expectations) overlaps the temporary server's start.
-        with prefect_runtime(warmup=lambda: loaded.append(load_flow(flow))) as runtime:
-            result = loaded[0](params=flow_parameters(loaded[0], ws, as_of_date))
-    except Exception as exc:  # the flow's own log above has the details; the user gets the reason in one line
-        _fail(f"{flow} failed: {_first_line(exc)}")
+    with run_log(ws, "run") as log:
+        try:
+            # Importing the flow (pandas, Great Expectations) overlaps the temporary server's start.
+            with prefect_runtime(warmup=lambda: loaded.append(load_flow(flow))) as runtime:
+                result = loaded[0](params=flow_parameters(loaded[0], ws, as_of_date))
+        except Exception as exc:  # the console has the run's log lines; the traceback is in the file
+            log.failure(f"{flow} failed", exc)
+            _fail(f"{flow} failed: {_failure_line(exc)} (details in {log.path})")
     took = time.perf_counter() - started
     note = ""
     if runtime.temporary_server:
@@ -234,6 +262,26 @@ def run(
     typer.echo(f"{flow} finished in {took:.1f} s{note}.")
     for label, path in _outputs(result):
         typer.echo(f"  {label}: {path}")
+
+
+def _opt_in_to_posting_the_sample() -> None:
+    """--post-sample: the same as OPSFLOW_POST_SAMPLE=true, for this process and the tasks it runs."""
+    import os
+
+    from opsflow.settings import get_settings
+
+    os.environ["OPSFLOW_POST_SAMPLE"] = "true"
+    get_settings.cache_clear()
+
+
+def _failure_line(exc: BaseException) -> str:
+    """The reason in one line: an opsflow error's own message, or the type and message of anything else."""
+    from tasks.data.prepare import DataNotUsableError
+    from tasks.delivery.slack import DeliveryError
+
+    expected = (*_user_errors(), DataNotUsableError, DeliveryError)
+    line = _first_line(exc)
+    return line if isinstance(exc, expected) else f"{type(exc).__name__}: {line}"
 
 
 def _first_line(exc: BaseException) -> str:

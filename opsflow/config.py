@@ -4,16 +4,50 @@ from __future__ import annotations
 
 import calendar
 import re
+import zoneinfo
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 CONFIG_FILE = "opsflow.yaml"
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`${VAR}` in a SQL url (a source's or a probe's), expanded from the environment: passwords stay out of files."""
+
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""`${NAME}` in a SQL URL: expanded from the environment when the source is read."""
+
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._\-]{0,79}|[CGD][A-Z0-9]{8,})$")
+"""A Slack channel as opsflow.yaml names it: `#name` (Slack's rules: lower case, digits, - _ .) or a channel id."""
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/Berlin, America/New_York, UTC)") from None
+    return value
+
+
+def _check_channel(value: str) -> str:
+    if not _CHANNEL.match(value):
+        raise ValueError(f"{value!r} is not a Slack channel (#name in lower case, or a channel id like C0123ABCD)")
+    return value
+
+
+def check_sql_url(url: str) -> str:
+    """Check the URL's syntax with SQLAlchemy, `${VAR}` parts standing in for whatever the environment holds."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(_ENV_VAR.sub("x", url))
+    except (ArgumentError, ValueError):
+        # The URL may hold a password: say where, never what.
+        raise ValueError("not a SQLAlchemy URL (expected dialect+driver://user@host:port/database)") from None
+    return url
 
 
 class ConfigError(Exception):
@@ -66,6 +100,16 @@ class SourceSpec(BaseModel):
         "is complete up to then. Default: the end of the local day of the dataset's last event.",
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url_syntax(cls, value: str | None) -> str | None:
+        return None if value is None else check_sql_url(value)
+
     @model_validator(mode="after")
     def _has_location(self) -> SourceSpec:
         if self.type == "sql":
@@ -115,6 +159,25 @@ class SlackConfig(BaseModel):
     channels: dict[str, str] = Field(default_factory=dict, description="Flow name -> channel.")
     severity_channels: dict[str, str] = Field(default_factory=dict, description="SEV1..SEV4 -> channel for alerts.")
     alerts_channel: str | None = Field(None, description="Where failed scheduled runs are reported.")
+    _from_sample: bool = PrivateAttr(False)
+    """Set from the workspace's `sample: true`: whoever posts with this config can tell made-up data."""
+
+    @property
+    def from_sample(self) -> bool:
+        """True when these channels belong to a sample workspace (opsflow.yaml says `sample: true`)."""
+        return self._from_sample
+
+    @field_validator("default_channel", "alerts_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return None if value is None else _check_channel(value)
+
+    @field_validator("channels", "severity_channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel in value.values():
+            _check_channel(channel)
+        return value
 
     def channel_for(self, flow: str) -> str:
         return self.channels.get(flow, self.default_channel)
@@ -146,6 +209,11 @@ class WorkspaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     company: str = "Your company"
+    sample: bool = Field(
+        False,
+        description="Written by `opsflow sample`: made-up data, so nothing is posted to Slack from it unless the run "
+        "opts in (`opsflow run --post-sample`, or OPSFLOW_POST_SAMPLE=true in the environment).",
+    )
     timezone: str = Field("UTC", description="Reporting time zone: weeks and days are cut in it.")
     week_ends_on: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = Field(
         "Sunday", description="The last day of a reporting week: a weekly flow's --as-of must be this day."
@@ -159,6 +227,11 @@ class WorkspaceConfig(BaseModel):
     currency: str = "EUR"
     history_url: str | None = Field(
         None, description="SQLAlchemy URL of the history store (default: SQLite file in the workspace)."
+    )
+    data_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the workspace that file sources may be read from (absolute, or relative to the "
+        "workspace). A file source anywhere else is refused.",
     )
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     quality: QualityConfig = Field(default_factory=QualityConfig)
@@ -174,10 +247,59 @@ class WorkspaceConfig(BaseModel):
         """Per process, the end activities opsflow.yaml declares (processes not named get the data's default)."""
         return {name: list(spec.end_activities) for name, spec in self.processes.items()}
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @model_validator(mode="after")
+    def _mark_sample(self) -> WorkspaceConfig:
+        # Flows hand only the `slack` part to delivery: it carries the mark so a sample is never posted by mistake.
+        self.slack._from_sample = self.sample
+        return self
+
+    @field_validator("history_url")
+    @classmethod
+    def _history_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_sql_url(value)
+
+    def allowed_roots(self, workspace: Path) -> list[Path]:
+        """The folders file sources may resolve into: the workspace and each declared data root, links resolved."""
+        roots = [workspace, *(workspace / Path(root).expanduser() for root in self.data_roots)]
+        return [root.resolve() for root in roots]
+
+    def source_path(self, workspace: Path, dataset: str) -> Path:
+        """Where a file source is, once it is known to lie inside an allowed root (ConfigError otherwise).
+
+        Links are followed first, so a link in the workspace to a file elsewhere is refused like the path itself.
+        """
+        spec = self.sources[dataset]
+        assert spec.path is not None
+        path = (workspace / Path(spec.path).expanduser()).resolve()
+        roots = self.allowed_roots(workspace)
+        if not any(path.is_relative_to(root) for root in roots):
+            raise ConfigError(
+                f"{workspace / CONFIG_FILE}: sources.{dataset}.path: {quote_cell(spec.path)} is outside the workspace; "
+                "move the file into it or add its folder to `data_roots:`"
+            )
+        return path
+
+
+def quote_cell(text: object, limit: int = 60) -> str:
+    """A value from the user's file, escaped (no control characters or line breaks) and shortened, for a message."""
+    quoted = repr(str(text))
+    return quoted if len(quoted) <= limit else quoted[: limit - 4] + "...'"
+
 
 def load_config(workspace: Path) -> WorkspaceConfig:
     """Read and check `opsflow.yaml` in the workspace."""
     path = workspace / CONFIG_FILE
+    # Never a sample made up on the spot: a mistyped folder would otherwise be audited and posted as if it were real.
+    if not workspace.is_dir():
+        raise ConfigError(
+            f"{workspace}: no such workspace folder (give --workspace the folder holding your {CONFIG_FILE}, "
+            f"or make a sample one with `opsflow sample --out {workspace}`)"
+        )
     if not path.is_file():
         raise ConfigError(f"{path}: no {CONFIG_FILE} here (run `opsflow sample --out {workspace}` to make one)")
     try:
@@ -186,9 +308,16 @@ def load_config(workspace: Path) -> WorkspaceConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected settings like `company: ...` and `sources:`, got a {type(raw).__name__}")
     try:
-        return WorkspaceConfig.model_validate(raw)
+        config = WorkspaceConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {loc}: {first['msg']}") from None
+        # Pydantic prefixes a validator's own message with "Value error, "; the location already says what it is.
+        raise ConfigError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
+    for dataset, spec in config.sources.items():
+        if spec.type != "sql":
+            config.source_path(workspace, dataset)
+    return config

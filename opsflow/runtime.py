@@ -160,6 +160,9 @@ class TemporaryServer:
     child starts while this process is still importing the flow. The command line is Prefect's own (uvicorn with
     `prefect.server.api.server:create_app`, the UI off, marked ephemeral so only the services a short-lived server
     needs run), and the child reads the same settings (PREFECT_HOME, database URL) as this process.
+
+    The child dies with this process, however this process ends (SIGKILL included): it holds the read end of a pipe
+    whose write end only this process has, and stops itself when that end closes (`opsflow/server_child.py`).
     """
 
     PORT_ATTEMPTS = 2
@@ -167,6 +170,10 @@ class TemporaryServer:
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self._lifeline = -1
+        """This process's end of the pipe the child watches: closed (by exit or by `stop`), the child stops."""
+        self._watched = -1
+        """The child's end, passed to it by number."""
 
     @property
     def api_url(self) -> str:
@@ -180,7 +187,12 @@ class TemporaryServer:
         for _attempt in range(self.PORT_ATTEMPTS):
             self.port = _free_port()
             server_log.info("Starting temporary server on http://127.0.0.1:%s", self.port)
-            self.process = subprocess.Popen(self._command(), env=self._environment())
+            self._close_lifeline()
+            self._watched, self._lifeline = os.pipe()  # neither end is inherited by any other child
+            try:
+                self.process = subprocess.Popen(self._command(), env=self._environment(), pass_fds=(self._watched,))
+            finally:
+                os.close(self._watched)
             with httpx.Client() as client:
                 while time.monotonic() < deadline and self.process.poll() is None:
                     try:
@@ -200,6 +212,7 @@ class TemporaryServer:
 
     def stop(self) -> None:
         if self.process is None:
+            self._close_lifeline()
             return
         server_log.info("Stopping temporary server on http://127.0.0.1:%s", self.port)
         self.process.terminate()
@@ -209,14 +222,20 @@ class TemporaryServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+        self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
 
     def _command(self) -> list[str]:
         spec = importlib.util.find_spec("prefect")
         assert spec is not None and spec.origin is not None
         return [
             sys.executable,
-            "-m",
-            "uvicorn",
+            str(Path(__file__).with_name("server_child.py")),
+            str(self._watched),
             "--app-dir",
             str(Path(spec.origin).parent.parent),
             "--factory",

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
     claude_model: str = Field("claude-haiku-5-5", validation_alias=AliasChoices("OPSFLOW_CLAUDE_MODEL"))
     claude_timeout_seconds: float = Field(30.0, validation_alias="OPSFLOW_CLAUDE_TIMEOUT")
+    post_sample: bool = Field(
+        False,
+        validation_alias="OPSFLOW_POST_SAMPLE",
+        description="Post to Slack from a workspace marked `sample: true` (made-up data); off unless opted in.",
+    )
     report_base_url: str | None = Field(
         None, validation_alias="OPSFLOW_REPORT_BASE_URL", description="Where reports are published, for links."
     )

@@ -37,9 +37,10 @@ def prefect_harness() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample company (scale 0.05, fixed seed and end date), written once per session. Treat it as
-    read-only: copy it (shutil.copytree) before a test changes anything in it."""
+    read-only: copy it (shutil.copytree) before a test changes anything in it. It is not marked `sample: true`:
+    tests use it as a user's own workspace, whose reports go to the stand-in Slack."""
     from opsflow.sample import write_sample
 
     out = tmp_path_factory.mktemp("sample-workspace")
-    write_sample(out, scale=SAMPLE_SCALE, seed=SAMPLE_SEED, end=SAMPLE_END)
+    write_sample(out, scale=SAMPLE_SCALE, seed=SAMPLE_SEED, end=SAMPLE_END, marked=False)
     return out

@@ -51,11 +51,20 @@ def _config(fmt: str) -> dict[str, Any]:
     }
 
 
-def write_config(out: Path, fmt: str, seed: int, end: date, scale: float) -> None:
-    """Write `out/opsflow.yaml`, its header naming how the sample was made."""
+def write_config(out: Path, fmt: str, seed: int, end: date, scale: float, marked: bool = True) -> None:
+    """Write `out/opsflow.yaml`, its header naming how the sample was made; `marked` writes `sample: true`."""
     header = (
         f"# {COMPANY}: a sample workspace written by `opsflow sample` (seed {seed}, scale {scale:g}, "
-        f"data up to {end.isoformat()}).\n# Set SLACK_BOT_TOKEN and every flow posts to the channels below.\n"
+        f"data up to {end.isoformat()}).\n"
     )
-    text = yaml.safe_dump(_config(fmt), sort_keys=False, allow_unicode=True, width=120)
+    config = _config(fmt)
+    if marked:
+        header += (
+            "# `sample: true`: made-up data, so nothing is posted to Slack from here unless a run opts in with\n"
+            "# `opsflow run --post-sample` (or OPSFLOW_POST_SAMPLE=true); the payload is saved next to the report.\n"
+        )
+        config = {"company": config.pop("company"), "sample": True, **config}
+    else:
+        header += "# Set SLACK_BOT_TOKEN and every flow posts to the channels below.\n"
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120)
     (out / CONFIG_FILE).write_text(header + text, encoding="utf-8")

@@ -55,11 +55,13 @@ def write_sample(
     seed: int = 7,
     end: date | None = None,
     fmt: Literal["csv", "parquet"] = "csv",
+    marked: bool = True,
 ) -> dict[str, int]:
     """Write Northwind Supply's year of data and its opsflow.yaml to `out`; return rows written per dataset.
 
     `end` (default: the Sunday ending the last complete week) is the last day of data; the same seed, end and
-    scale give byte-identical files.
+    scale give byte-identical files. `marked` writes `sample: true` into opsflow.yaml, so the made-up company is
+    never posted to a real Slack unless a run opts in.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, not {scale}")
@@ -96,7 +98,7 @@ def write_sample(
     for name in DATASETS:
         _write(tables[name], data / f"{name}.{fmt}", fmt)
         rows[name] = tables[name].num_rows
-    write_config(out, fmt, seed, end, scale)
+    write_config(out, fmt, seed, end, scale, marked)
     write_sample_drills(out)
     write_sample_initiative(out)
     return rows

@@ -15,9 +15,9 @@ from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline, Section, pick_headlines
 from opsflow.history import HistoryStore
 from opsflow.period import Period
-from opsflow.settings import get_settings
 from opsflow.tasking import compute_task
-from tasks.delivery.slack import DeliveryResult, publish_to_slack, sender_from_settings
+from tasks.delivery.publish import sender_for
+from tasks.delivery.slack import DeliveryResult, publish_to_slack
 from tasks.reporting.narrative import PLACEHOLDER, Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
 from tasks.reporting.render import render
 from tasks.vendors.review import (
@@ -176,7 +176,7 @@ def post_review(
     slack: SlackConfig,
 ) -> list[DeliveryResult]:
     """Post the daily alert or the digest once per (flow, period key, channel); without Slack, save its payload."""
-    sender = sender_from_settings(get_settings(), report_html.parent, payload_filename=f"slack-{kind}.json")
+    sender = sender_for(slack, report_html.parent, payload_filename=f"slack-{kind}.json")
     return publish_to_slack(
         FLOW, title, period_key, headlines, actions, report_html, details_md, history, config=slack, sender=sender
     )

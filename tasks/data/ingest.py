@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 from prefect.runtime import task_run as prefect_task_run
 
-from opsflow.config import ENV_VAR, CollapseSpec, SourceSpec, WorkspaceConfig, sql_label
+from opsflow.config import ENV_VAR, CollapseSpec, SourceSpec, WorkspaceConfig, quote_cell, sql_label
 from opsflow.contract import ColumnSpec, DatasetContract, load_contracts
 from opsflow.datasets import REASON, ROW, DataSourceError, LoadedDataset
 from opsflow.memory import release_free_memory
@@ -104,7 +104,7 @@ def _missing_file_message(path: Path, shown: str, dataset: str) -> str:
 def _finish_raw(frame: pd.DataFrame, rows: np.ndarray | None, shown: str, columns: Sequence[str]) -> pd.DataFrame:
     """Attach ROW and reject a table without data rows (a header-only file is not a dataset)."""
     if len(frame) == 0:
-        raise DataSourceError(f"{shown}: header only, no data rows (columns: {', '.join(columns) or 'none'})")
+        raise DataSourceError(f"{shown}: header only, no data rows ({_column_count(columns)})")
     frame = frame.reset_index(drop=True)
     frame[ROW] = rows if rows is not None else np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame
@@ -191,7 +191,7 @@ def _read_csv(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise DataSourceError(f"{shown}: not a readable CSV ({_first_line(exc)})") from None
+        raise DataSourceError(f"{shown}: not a readable CSV ({_arrow_reason(exc)})") from None
     if ragged:
         raise DataSourceError(_ragged_message(text, spec.delimiter, shown, ragged[0]))
     names = _unique_header(table.column_names)
@@ -317,10 +317,8 @@ def _ragged_message(text: str, delimiter: str, shown: str, first_bad: Any) -> st
                 f"(an unquoted '{delimiter}' or line break inside a value?)"
             )
         start = reader.line_num + 1
-    return (
-        f"{shown}: a row has {first_bad.actual_columns} fields where the header has {first_bad.expected_columns}: "
-        f"{first_bad.text[:80]!r}"
-    )
+    # Never the row itself: the file may not be the export it was meant to be (a .env, a key file).
+    return f"{shown}: a row has {first_bad.actual_columns} fields where the header has {first_bad.expected_columns}"
 
 
 def _csv_lines(text: str, utf8: bytes, delimiter: str, records: int) -> np.ndarray:
@@ -517,6 +515,19 @@ def _read_sql(spec: SourceSpec, dataset: str) -> pd.DataFrame:
     return _finish_raw(pd.DataFrame(columns), None, shown, names)
 
 
+def _column_count(columns: Sequence[object]) -> str:
+    """How many columns a source has. Their names are not listed: when the wrong file is mapped (a .env, a key
+    file), its "header" is a line of that file, and messages go to the console and the data-quality report."""
+    return f"the source has {len(columns)} column{'s' if len(columns) != 1 else ''}"
+
+
+def _arrow_reason(exc: BaseException) -> str:
+    """Arrow's parse error without the row it quotes at the end ("CSV parse error: Expected 3 columns, got 1: ...")."""
+    first = _first_line(exc)
+    counted = re.match(r".*?\bgot \d+", first)
+    return counted.group(0) if counted else ": ".join(first.split(": ")[:2])
+
+
 def _first_line(exc: BaseException | object) -> str:
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
@@ -547,8 +558,7 @@ def map_to_contract(
     for source, target in spec.rename.items():
         if source not in frame.columns:
             raise DataSourceError(
-                f"{shown}: rename: column '{source}' is not in the source ({_closest(source, has)}columns: "
-                f"{_listing(has)})"
+                f"{shown}: rename: column '{source}' is not in the source ({_closest(source, has)}{_column_count(has)})"
             )
         order_by = spec.collapse.order_by if spec.collapse else None
         if target not in contract.columns and target != order_by:
@@ -642,7 +652,7 @@ def _listing(names: Iterable[str], limit: int = 25) -> str:
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
     near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{near[0]}'? " if near else ""
+    return f"did you mean {quote_cell(near[0], 40)}? " if near else ""
 
 
 def _missing_columns_message(
@@ -653,19 +663,19 @@ def _missing_columns_message(
     for name in missing:
         lowered = {c.lower().replace(" ", "_"): c for c in unmapped}
         near = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.5)
-        suggestions.append(f"{lowered[near[0]]!r}: {name}" if near else f"'<source column>': {name}")
+        suggestions.append(f"{quote_cell(lowered[near[0]], 40)}: {name}" if near else f"'<source column>': {name}")
     plural = "s" if len(missing) > 1 else ""
     if len(has) == 1:  # one wide column: the file is split on another character
         for sep in (";", "\t", "|", ","):
             if sep != spec.delimiter and sep in has[0]:
                 shown_sep = "\\t" if sep == "\t" else sep
                 return (
-                    f"{shown}: the header is one column '{has[0][:60]}': the file looks '{shown_sep}'-separated; "
-                    f"set `delimiter: '{shown_sep}'`"
+                    f"{shown}: the header is one column holding '{shown_sep}': the file looks "
+                    f"'{shown_sep}'-separated; set `delimiter: '{shown_sep}'`"
                 )
     return (
         f"{shown}: required column{plural} {', '.join(missing)} missing for {contract.name} "
-        f"(the source has: {_listing(has)}); map one with `rename: {{{', '.join(suggestions)}}}`"
+        f"({_column_count(has)}); map one with `rename: {{{', '.join(suggestions)}}}`"
     )
 
 
@@ -701,7 +711,7 @@ def _resolve_order_by(collapse: CollapseSpec | None, frame: pd.DataFrame, spec: 
     if collapse.key not in frame.columns:
         raise DataSourceError(
             f"{shown}: collapse.key: column '{collapse.key}' is not in the source after renaming "
-            f"({_closest(collapse.key, columns)}columns: {_listing(columns)})"
+            f"({_closest(collapse.key, columns)}{_column_count(columns)})"
         )
     if collapse.order_by in frame.columns:
         return collapse.order_by
@@ -709,7 +719,7 @@ def _resolve_order_by(collapse: CollapseSpec | None, frame: pd.DataFrame, spec: 
         return spec.rename[collapse.order_by]
     raise DataSourceError(
         f"{shown}: collapse.order_by: column '{collapse.order_by}' is not in the source "
-        f"({_closest(collapse.order_by, columns)}columns: {_listing(columns)})"
+        f"({_closest(collapse.order_by, columns)}{_column_count(columns)})"
     )
 
 
@@ -981,8 +991,8 @@ def _reasons(text: pd.Series, bad: pd.Series | np.ndarray, name: str, what: str)
     mask = np.asarray(bad, dtype=bool)
     if not mask.any():
         return None
-    shown = text[mask].astype(object).map(lambda v: v if len(v) <= 60 else v[:57] + "...")
-    return pd.Series([f"{name}: cannot read '{v}' {what}" for v in shown], index=shown.index, dtype=object)
+    shown = text[mask].astype(object).map(quote_cell)
+    return pd.Series([f"{name}: cannot read {v} {what}" for v in shown], index=shown.index, dtype=object)
 
 
 def _coerce(text: pd.Series, column: ColumnSpec, spec: SourceSpec) -> tuple[pd.Series, pd.Series | None]:

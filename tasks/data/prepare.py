@@ -13,7 +13,6 @@ from opsflow.memory import release_free_memory
 from opsflow.timing import StageTimer
 from tasks.data.ingest import load_order, load_source_task
 from tasks.data.validate import validate_workspace_task
-from tasks.data.workspace import ensure_workspace
 
 QUARANTINE_DIR = Path("quarantine")
 
@@ -56,9 +55,8 @@ def unusable_reasons(data: OpsData, load_errors: dict[str, str]) -> list[str]:
 
 
 def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> WorkspaceData:
-    """Make the workspace from the sample if it is new, then load and validate every configured dataset."""
+    """Load and validate every dataset the workspace's opsflow.yaml maps (ConfigError when there is none)."""
     timer = timer or StageTimer()
-    workspace = ensure_workspace(workspace)
     config = load_config(workspace)
     with timer("load"):
         # One task per dataset on the flow's task runner: they read in parallel (threads by default, a Dask

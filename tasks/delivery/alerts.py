@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from prefect.flows import FlowStateHook
 
 from opsflow.config import ConfigError, SlackConfig, load_config
 from opsflow.settings import Settings, get_settings
-from tasks.delivery.slack import (
-    DeliveryError,
-    Progress,
-    SlackMessage,
-    enforce_limits,
-    escape_mrkdwn,
-    sender_from_settings,
-)
+from tasks.delivery.publish import sender_for
+from tasks.delivery.slack import DeliveryError, Progress, SlackMessage, enforce_limits, escape_mrkdwn
 
 log = logging.getLogger("opsflow.alerts")
 
@@ -85,28 +81,46 @@ def build_alert(flow_name: str, flow_run: Any, line: str, link: str | None, chan
     )
 
 
-def _slack_config(settings: Settings) -> SlackConfig:
+def run_workspace(flow_run: Any, settings: Settings) -> Path:
+    """The workspace the failed run worked on: its `params.workspace` (or a top-level `workspace` parameter), else
+    the configured default. Never the folder this process happens to be in."""
+    parameters = getattr(flow_run, "parameters", None) or {}
+    candidates = [parameters.get("workspace"), parameters.get("params")] if isinstance(parameters, Mapping) else []
+    for value in candidates:
+        if isinstance(value, Mapping):
+            value = value.get("workspace")
+        elif value is not None and not isinstance(value, str | Path):
+            value = getattr(value, "workspace", None)  # the flow's own params model, in the same process
+        if isinstance(value, str | Path) and str(value):
+            return Path(value)
+    return settings.workspace
+
+
+def _slack_config(workspace: Path) -> SlackConfig:
     try:
-        return load_config(settings.workspace).slack
-    except ConfigError:
+        return load_config(workspace).slack
+    except ConfigError:  # the failure may be the config itself: alert on the defaults rather than not at all
         return SlackConfig()
 
 
 def make_alert_hook(settings: Settings | None = None, config: SlackConfig | None = None) -> FlowStateHook[..., Any]:
-    """A Prefect `on_failure` hook posting to `slack.alerts_channel` (else the default channel) through the same
-    sender choice as reports. It never raises: a broken alert must not hide the failure it reports."""
+    """A Prefect `on_failure` hook posting to `slack.alerts_channel` (else the default channel) of the failed run's
+    own workspace (its `params.workspace`), through the same sender choice as reports; the alert file goes to that
+    workspace's `alerts/`. It never raises: a broken alert must not hide the failure it reports."""
 
     def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
         name = getattr(flow, "name", "flow")
         try:
             current = settings or get_settings()
-            slack = config or _slack_config(current)
+            workspace = run_workspace(flow_run, current)
+            slack = config or _slack_config(workspace)
             channel = slack.alerts_channel or slack.default_channel
             line = redact(error_line(state), current)
             message = build_alert(name, flow_run, line, run_link(flow_run), channel)
-            sender = sender_from_settings(
+            sender = sender_for(
+                slack,
+                workspace / "alerts",
                 current,
-                current.workspace / "alerts",
                 payload_filename=f"alert-{getattr(flow_run, 'id', 'run')}.json",
                 timeout=10,
                 max_retries=2,

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
 from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline
 from opsflow.history import HistoryStore
-from tasks.delivery.slack import publish_to_slack
+from opsflow.settings import Settings, get_settings
+from tasks.delivery.slack import PAYLOAD_FILE, FileSender, SlackSender, publish_to_slack, sender_from_settings
 from tasks.reporting.report import FlowReport, summary_markdown
+
+log = logging.getLogger(__name__)
+
+
+def sender_for(
+    config: SlackConfig,
+    report_dir: Path,
+    settings: Settings | None = None,
+    *,
+    payload_filename: str = PAYLOAD_FILE,
+    timeout: int = 30,
+    max_retries: int = 3,
+) -> SlackSender:
+    """The configured Slack sender, except for a sample workspace (`sample: true`) when the run did not opt in with
+    --post-sample / OPSFLOW_POST_SAMPLE: then the payload is saved next to the report and one line says why."""
+    settings = settings or get_settings()
+    sender = sender_from_settings(
+        settings, report_dir, payload_filename=payload_filename, timeout=timeout, max_retries=max_retries
+    )
+    if not config.from_sample or settings.post_sample or isinstance(sender, FileSender):
+        return sender
+    saved = FileSender(report_dir, payload_filename)
+    _log(
+        f"Not posted to Slack: this workspace is a sample (`sample: true` in opsflow.yaml, made-up data); the payload "
+        f"is saved to {saved.path}. Run with --post-sample (or OPSFLOW_POST_SAMPLE=true) to post it."
+    )
+    return saved
+
+
+def _log(line: str) -> None:
+    """To the Prefect run log inside a run, else to the module logger."""
+    try:
+        from prefect.logging import get_run_logger
+
+        get_run_logger().warning(line)
+    except Exception:  # MissingContextError outside a run
+        log.warning(line)
 
 
 def post_report(
@@ -41,5 +80,6 @@ def post_report(
         files=[p for k, p in paths.items() if k.startswith("chart:")],
         closing=closing,
         severities=severities,
+        sender=sender_for(config, paths["html"].parent),
     )
     return [f"{r.channel}: {r.status}" for r in results]

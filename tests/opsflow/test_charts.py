@@ -31,3 +31,12 @@ def test_bar_and_heatmap_and_data_uri() -> None:
 
 def test_empty_series_still_renders() -> None:
     assert line_chart("nothing", {}, "x").startswith(PNG_MAGIC)
+
+
+def test_text_from_data_is_drawn_as_written() -> None:
+    # A real vendor name with dollar signs and a backslash: matplotlib read it as mathtext and raised
+    # ParseFatalException ("Unknown symbol: \Tree") before; now every label is plain text.
+    name = r"Dollar $\Tree$ Supply"
+    bars = grouped_bar_chart(name, [name, "B"], {name: [0.9, 0.8]}, "on-time $", percent=True)
+    line = line_chart(name, {name: [(date(2026, 11, 1), 1.0), (date(2026, 11, 8), 2.0)]}, "$\\alpha$")
+    assert bars.startswith(PNG_MAGIC) and line.startswith(PNG_MAGIC)

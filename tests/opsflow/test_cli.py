@@ -143,13 +143,114 @@ def test_run_fails_in_one_line_when_data_is_not_usable(sample_workspace: Path, t
     assert "data not usable" in line and "vendors" in line
 
 
-@pytest.mark.slow
-def test_run_creates_the_workspace_from_the_sample_when_absent(tmp_path: Path) -> None:
-    ws = tmp_path / "fresh"
-    result = runner.invoke(app, ["run", "data-check", "--workspace", str(ws)])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_mistyped_workspace_is_one_line_and_no_sample_is_made_up(command: str, tmp_path: Path) -> None:
+    # Before: `run` wrote the sample company into the mistyped folder, audited it and posted it, exit 0.
+    typo = tmp_path / "wrokspace"
+    args = ["run", "weekly-audit"] if command == "run" else ["validate"]
+    result = _opsflow(*args, "--workspace", str(typo))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{typo}: no such workspace folder" in _one_error_line(result.stderr)
+    assert not typo.exists()
+    assert "temporary server" not in result.stdout + result.stderr
+
+
+def test_a_folder_without_opsflow_yaml_is_one_line_and_left_as_it_was(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = _opsflow("run", "weekly-audit", "--workspace", str(empty))
+    assert result.returncode == 1
+    assert f"no {CONFIG_FILE} here (run `opsflow sample --out {empty}`" in _one_error_line(result.stderr)
+    assert list(empty.iterdir()) == []
+
+
+def _config_workspace(tmp_path: Path, text: str) -> Path:
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    (ws / CONFIG_FILE).write_text(textwrap.dedent(text), encoding="utf-8")
+    return ws
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # The case: this passed `validate` ("Data usable.") and crashed the run with a 30-line traceback.
+        ("timezone: Europe/Berln\n", "timezone: 'Europe/Berln' is not a known time zone"),
+        (
+            "sources:\n  risks: {path: data/r.csv, timezone: Mars/Olympus}\n",
+            "sources.risks.timezone: 'Mars/Olympus' is not a known time zone",
+        ),
+        ("slack: {default_channel: ops weekly}\n", "slack.default_channel: 'ops weekly' is not a Slack channel"),
+        ("slack: {severity_channels: {SEV1: '#Inc Major'}}\n", "slack.severity_channels: '#Inc Major' is not a"),
+        ("history_url: 'sqlite//history.db'\n", "history_url: not a SQLAlchemy URL"),
+        (
+            "sources:\n  risks: {type: sql, url: 'postgresql+psycopg//ops:hunter2@db/grc', query: select 1}\n",
+            "sources.risks.url: not a SQLAlchemy URL",
+        ),
+        ("sources:\n  risks: {path: ../../etc/passwd}\n", "sources.risks.path: '../../etc/passwd' is outside"),
+        ("sources:\n  risks: {path: /etc/passwd}\n", "sources.risks.path: '/etc/passwd' is outside the workspace"),
+    ],
+)
+def test_validate_checks_the_whole_opsflow_yaml(text: str, needle: str, tmp_path: Path) -> None:
+    ws = _config_workspace(tmp_path, text)
+    result = _opsflow("validate", "--workspace", str(ws))
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _one_error_line(result.stderr)
+    assert f"{ws / CONFIG_FILE}: {needle}" in line
+    assert "hunter2" not in line
+    assert not (ws / "reports").exists()  # refused before anything was read
+
+
+def test_a_link_out_of_the_workspace_is_refused_and_data_roots_admit_a_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "exports"
+    outside.mkdir()
+    (outside / "risks.csv").write_text("risk_id,title\nR1,Flood\n", encoding="utf-8")
+    ws = _config_workspace(tmp_path, "sources:\n  risks: {path: data/risks.csv}\n")
+    (ws / "data" / "risks.csv").symlink_to(outside / "risks.csv")
+    refused = _opsflow("validate", "--workspace", str(ws))
+    assert refused.returncode == 1
+    assert "sources.risks.path: 'data/risks.csv' is outside the workspace" in _one_error_line(refused.stderr)
+
+    (ws / CONFIG_FILE).write_text(f"data_roots: [{outside}]\nsources:\n  risks: {{path: data/risks.csv}}\n")
+    admitted = runner.invoke(app, ["validate", "--workspace", str(ws)])
+    assert "outside the workspace" not in admitted.output
+    assert any(r.startswith("risks ") for r in admitted.stdout.splitlines())  # read: it has its row in the table
+
+
+SECRET = "hunter2-do-not-print"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        # A .env mapped by mistake: its first line was the "header" quoted in the missing-columns message.
+        (f"DB_PASSWORD={SECRET}\nAPI_KEY=abc\n", "required columns risk_id, title"),
+        (f"DB_PASSWORD={SECRET}\n", "header only, no data rows (the source has 1 column)"),
+        # A ragged line: its text was quoted.
+        (f"risk_id,title\nR1,Flood\nR2,{SECRET},x,y\n", "line 3: 4 fields where the header has 2"),
+    ],
+)
+def test_no_line_of_a_file_reaches_the_console_or_the_report(
+    content: str, needle: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = _config_workspace(tmp_path, "sources:\n  risks: {path: data/secrets.env}\n")
+    (ws / "data" / "secrets.env").write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["validate", "--workspace", str(ws)])
+    assert result.exit_code == 1
+    assert needle in result.output
+    written = [p.read_text(encoding="utf-8") for p in (ws / "reports").rglob("*.*")]
+    assert len(written) == 2  # the data-quality report, HTML and Markdown, names the dataset that was not read
+    assert SECRET not in result.output + caplog.text + "".join(written)
+
+
+def test_sample_marks_its_workspace(tmp_path: Path) -> None:
+    from opsflow.config import load_config
+
+    out = tmp_path / "sample"
+    result = runner.invoke(app, ["sample", "--out", str(out), "--scale", "0.02", "--end", "2026-03-29"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"Created a sample workspace in {ws}")
-    assert (ws / CONFIG_FILE).is_file()
+    assert load_config(out).sample is True
+    assert load_config(out).slack.from_sample is True
 
 
 def _standalone_env(tmp_path: Path) -> dict[str, str]:
@@ -210,3 +311,25 @@ def test_temporary_server_is_stopped_after_it_recorded_every_task_run(tmp_path: 
     assert "result 5050" in result.stdout
     assert "Traceback" not in output
     assert "ERROR" not in output
+
+
+@pytest.mark.slow
+def test_an_expected_failure_is_one_line_naming_the_log_file(sample_workspace: Path, tmp_path: Path) -> None:
+    from tests.standins.slack_api import SlackStandIn
+
+    ws = _copy(sample_workspace, tmp_path)
+    with SlackStandIn() as slack:
+        env = {
+            **_standalone_env(tmp_path),
+            "SLACK_BOT_TOKEN": "xoxb-revoked-SECRET",  # the stand-in answers invalid_auth
+            "OPSFLOW_SLACK_API_URL": slack.api_url,
+        }
+        result = _opsflow("run", "daily-brief", "--workspace", str(ws), "--as-of", "2026-03-27", env=env, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _one_error_line(result.stderr, only=False)  # the run's log lines come first, without tracebacks
+    assert line.startswith("opsflow: error: daily-brief failed: ") and "invalid_auth" in line
+    (log,) = (ws / "logs").glob("opsflow-run-*.log")
+    assert line.endswith(f"(details in {log})")
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Traceback" in log.read_text(encoding="utf-8")  # the details are kept, in the file
+    assert "xoxb-revoked-SECRET" not in result.stdout + result.stderr + log.read_text(encoding="utf-8")

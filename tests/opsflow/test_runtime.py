@@ -113,3 +113,78 @@ def test_a_server_that_never_answers_is_stopped_at_the_deadline() -> None:
     with pytest.raises(RuntimeError, match="did not answer within 1 s"):
         server.start(timeout=1)
     assert server.process is None  # stopped, not left behind
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (from /proc: Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # Field 4 is the parent id; the command name (field 2) may hold spaces, so split after its ')'.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its exit status is left for a parent to collect
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_temporary_server_dies_with_a_killed_opsflow_run(sample_workspace: Path, tmp_path: Path) -> None:
+    import shutil
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(sample_workspace, workspace)
+    run = subprocess.Popen(
+        [str(Path(sys.executable).parent / "opsflow"), "run", "data-check", "--workspace", str(workspace)],
+        env=_standalone_env(tmp_path),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server, port = 0, 0
+    try:
+        # Wait for the server child to answer its health check (the run is then importing or running the flow).
+        deadline = time.monotonic() + 180
+        while not port and time.monotonic() < deadline and run.poll() is None:
+            for pid in _children(run.pid):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if b"--port" in command:
+                    candidate = int(command[command.index(b"--port") + 1])
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{candidate}/api/health", timeout=2).status_code == 200:
+                            server, port = pid, candidate
+                    except httpx.TransportError:
+                        pass
+            time.sleep(0.2)
+        assert port, "the temporary server never answered"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=10)
+        # The server notices at once (its pipe from the run closes) and gets up to 10 s to shut down cleanly.
+        deadline = time.monotonic() + 15
+        while _alive(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(server), "the temporary server outlived the killed run"
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if server and _alive(server):  # left behind: not for the next test to trip over
+            os.kill(server, signal.SIGKILL)

@@ -382,7 +382,7 @@ def test_missing_column_message_suggests_the_rename(tmp_path: Path) -> None:
         load_dataset("kpis", SourceSpec(path="k.csv"), tmp_path)
     assert str(raised.value) == (
         "k.csv: required columns kpi_id, name, perspective, direction, baseline missing for kpis "
-        "(the source has: KPI Id, Name, Perspective, Direction, Baseline); map one with "
+        "(the source has 5 columns); map one with "
         "`rename: {'KPI Id': kpi_id, 'Name': name, 'Perspective': perspective, 'Direction': direction, "
         "'Baseline': baseline}`"
     )

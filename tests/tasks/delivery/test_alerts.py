@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from prefect import flow
 from prefect.settings import PREFECT_UI_URL, temporary_settings
+from pydantic import BaseModel
 
-from opsflow.config import SlackConfig
-from opsflow.settings import Settings
+from opsflow.config import CONFIG_FILE, SlackConfig
+from opsflow.settings import Settings, get_settings
 from tasks.delivery.alerts import make_alert_hook
 from tests.standins.slack_api import CONTROL, TOKEN, SlackStandIn, texts
 
@@ -76,3 +78,69 @@ def test_alert_without_slack_is_saved_in_the_workspace(tmp_path: Path, monkeypat
     assert saved.name == f"alert-{state.state_details.flow_run_id}.json"
     (message,) = json.loads(saved.read_text())["messages"]
     assert message["channel"] == "#ops-alerts" and "ValueError: boom" in message["chat.postMessage"]["text"]
+
+
+class _Params(BaseModel):
+    workspace: Path
+
+
+def _workspace(folder: Path, alerts_channel: str) -> Path:
+    folder.mkdir(parents=True)
+    config = {"company": folder.name, "slack": {"default_channel": "#ops", "alerts_channel": alerts_channel}}
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump(config), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The process's default workspace (OPSFLOW_WORKSPACE, as ./workspace would be): not the failed run's."""
+    default = _workspace(tmp_path / "default", "#ops-leadership")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "OPSFLOW_SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPSFLOW_WORKSPACE", str(default))
+    get_settings.cache_clear()
+    yield default
+    get_settings.cache_clear()
+
+
+def _failing_run_on(workspace: Path) -> Any:
+    @flow(name="weekly-audit", on_failure=[make_alert_hook()])
+    def weekly_audit(params: _Params) -> None:
+        raise ValueError("boom")
+
+    return weekly_audit(params=_Params(workspace=workspace), return_state=True)
+
+
+def test_alert_goes_to_the_failed_runs_own_workspace_channel(
+    elsewhere: Path, slack: SlackStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("OPSFLOW_SLACK_API_URL", slack.api_url)
+    get_settings.cache_clear()
+    run_workspace = _workspace(tmp_path / "run", "#ops-alerts")
+    assert _failing_run_on(run_workspace).is_failed()
+    (alert,) = slack.posts()
+    assert alert["channel"] == "#ops-alerts"  # the run's workspace says so; the default says #ops-leadership
+
+
+def test_alert_file_goes_to_the_failed_runs_own_workspace(elsewhere: Path, tmp_path: Path) -> None:
+    run_workspace = _workspace(tmp_path / "run", "#ops-alerts")
+    state = _failing_run_on(run_workspace)
+    (saved,) = (run_workspace / "alerts").glob("alert-*.json")
+    assert saved.name == f"alert-{state.state_details.flow_run_id}.json"
+    assert json.loads(saved.read_text())["messages"][0]["channel"] == "#ops-alerts"
+    assert not (elsewhere / "alerts").exists()
+
+
+def test_no_alert_is_posted_from_a_sample_workspace(
+    elsewhere: Path, slack: SlackStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("OPSFLOW_SLACK_API_URL", slack.api_url)
+    get_settings.cache_clear()
+    run_workspace = _workspace(tmp_path / "run", "#ops-alerts")
+    config = run_workspace / CONFIG_FILE
+    config.write_text("sample: true\n" + config.read_text(), encoding="utf-8")
+    _failing_run_on(run_workspace)
+    assert slack.posts() == []
+    assert list((run_workspace / "alerts").glob("alert-*.json"))  # saved, not posted
