@@ -17,29 +17,14 @@ import httpx
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from opsflow.contract import contract
 from opsflow.drills import DRILLS_DIR, HttpPost, RestoreProbe, Scenario, ScenarioSet, SwitchProbe, TargetKind
 from opsflow.probes import ProbeResult, check_all, wait_until_healthy
 from opsflow.tasking import compute_task, io_task
 
 FLOW = "contingency-drill"
 INCIDENTS_FILE = "drill-incidents.csv"
-INCIDENT_COLUMNS = (
-    "incident_id",
-    "title",
-    "service",
-    "severity",
-    "opened_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "root_cause",
-    "vendor_id",
-    "customer_impact",
-    "owner",
-    "postmortem_status",
-    "postmortem_due_at",
-    "kind",
-)
+INCIDENT_COLUMNS = tuple(contract("incidents").columns)
 """The incidents contract's canonical columns, the drill-incident file's header."""
 
 

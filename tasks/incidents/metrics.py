@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow.contract import contract
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.period import Period
 from opsflow.tasking import compute_task
@@ -22,23 +23,8 @@ REPEAT_DAYS = 30
 POSTMORTEM_DEFAULT = pd.Timedelta(hours=48)
 POSTMORTEM_DONE = ("complete", "not_required")
 
-_COLUMNS = (
-    "incident_id",
-    "title",
-    "service",
-    "severity",
-    "opened_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "root_cause",
-    "vendor_id",
-    "owner",
-    "postmortem_status",
-    "postmortem_due_at",
-    "postmortem_completed_at",
-    "kind",
-)
+_COLUMNS = tuple(contract("incidents").columns)
+"""The incidents contract's columns: an export that maps fewer gets the rest empty."""
 REPEAT_ACTION_MIN = 3
 """A repeat cluster asks for a problem record (or a vendor review) from this many incidents, or any SEV1/SEV2."""
 VENDOR_CLUSTER_SHARE = 0.5
