@@ -10,9 +10,10 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, workspace_field
+from opsflow.period import Period
 from tasks.continuity.scenarios import FLOW, run_drill_task
 from tasks.coo.audit import focus_actions
-from tasks.coo.drill import assess_drill, choose_scenario, drill_period
+from tasks.coo.drill import assess_drill, choose_scenario
 from tasks.coo.drill_report import drill_summary_task
 from tasks.delivery.alerts import alert_on_failure
 from tasks.run.skeleton import deliver, prepare_run, publish
@@ -77,7 +78,8 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = drill_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     run.tag(period.key)
     with run.stage("plan"):
         choice = choose_scenario(run.workspace, run.data, run.history, period, params.scenario, params.cycle_days)

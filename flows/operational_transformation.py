@@ -10,7 +10,8 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from tasks.coo.audit import audit_period, focus_actions
+from opsflow.period import Period
+from tasks.coo.audit import focus_actions
 from tasks.coo.transformation import transform
 from tasks.delivery.alerts import alert_on_failure
 from tasks.performance_metrics.registry import register_kpis_task
@@ -39,7 +40,8 @@ class TransformationParams(WorkspaceParams):
         "returns and customer_support).",
     )
     as_of: date | None = date_field(
-        "Last day of the analysis window. Empty: the end of the last complete Monday-Sunday week."
+        "Last day of the analysis window: a week's last day (a Sunday by default). Empty: the last "
+        "complete week the data covers."
     )
     window_days: int = Field(
         WINDOW_DAYS, ge=14, le=730, description="Days of completed cases the current state is measured on."
@@ -95,7 +97,8 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
     run = prepare_run(flow_name, params.workspace)
     if isinstance(run, State):
         return run
-    period = audit_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     key = f"{process_slug(params.process)}-{period.key}"
     run.tag(key)
     found = transform(run.data, run.history, period, params, flow_name)

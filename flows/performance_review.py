@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from opsflow.findings import Headline, Section, pick_headlines
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
-from tasks.coo.audit import audit_period, focus_actions
+from tasks.coo.audit import focus_actions
 from tasks.coo.focus import focus_on
 from tasks.coo.sections import kpi_sources
 from tasks.coo.summary import summary_figures
@@ -56,8 +56,8 @@ class PerformanceReviewParams(WorkspaceParams):
         f"First day of the review period. Empty: {DEFAULT_DAYS} days before the period's end + 1."
     )
     period_end: date | None = date_field(
-        "Last day of the review period: KPI status and OKR scores are as of this day. Empty: the end "
-        "of the last complete Monday-Sunday week."
+        "Last day of the review period: KPI status and OKR scores are as of this day. Empty: the last "
+        "day the data covers (today at most)."
     )
     bucket: TrendBucket = Field(TrendBucket.MONTH, description="Values per month or per week of the period.")
     post_to_slack: bool = post_to_slack_field()
@@ -113,14 +113,14 @@ def performance_review(params: PerformanceReviewParams = DEFAULT_PARAMS) -> Perf
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = audit_period(params.period_end, run.config.timezone)
+    if isinstance(period := run.clock(params.period_end, Period), State):
+        return period
     start = params.period_start or period.as_of - timedelta(days=DEFAULT_DAYS - 1)
-    key = f"{start.isoformat()}_{period.as_of.isoformat()}"
-    run.tag(key)
+    run.tag(key := f"{start.isoformat()}_{period.as_of.isoformat()}")
     # Registered KPIs are reviewed with the workspace's own; a KPI with a source reads the SLA or vendor figure.
     sources = kpi_sources(run.data, period.as_of, run.config.timezone)
     kpi_frame, observations = kpis_with_registered_task(run.history, run.data, sources, period.as_of)
-    kpis = compute_kpis_task(kpi_frame, observations, Period(period.as_of, run.config.timezone))
+    kpis = compute_kpis_task(kpi_frame, observations, period)
     review = review_performance_task(kpi_frame, observations, kpis, start, period.as_of, params.bucket)
     sections: list[Section] = [review, kpis]
     focus = focus_on(sections, period)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prefect import flow
 from prefect.states import State
@@ -43,7 +42,7 @@ class ProblemSolutionParams(BaseModel):
     workspace: Path = workspace_field()
     as_of: date | None = date_field(
         "Day the baseline is measured at (the week ending it). Empty: yesterday in the workspace's time "
-        "zone, the last complete day."
+        "zone (the last complete day), or the last day the data covers when it stops earlier."
     )
     owner: str | None = Field(None, description="Who owns the plan and the metrics (e.g. 'Head of Fulfilment').")
     deadline: date | None = Field(None, description="When the targets are due. Empty: as_of + 90 days.")
@@ -66,11 +65,6 @@ class ProblemSolutionResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
 
 
-def _as_of(as_of: date | None, timezone: str) -> date:
-    """The baseline's day: the given one, else yesterday (the last complete day) in the workspace's time zone."""
-    return as_of or date.fromordinal(datetime.now(ZoneInfo(timezone)).date().toordinal() - 1)
-
-
 def _run_key(as_of: date, challenge: str) -> str:
     """One report folder and one Slack post per day and challenge."""
     return f"{as_of.isoformat()}-{hashlib.sha256(challenge.encode()).hexdigest()[:8]}"
@@ -82,7 +76,8 @@ def problem_solution_metrics(params: ProblemSolutionParams) -> ProblemSolutionRe
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = Period(_as_of(params.as_of, run.config.timezone), run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     run.tag(period.key)
     with run.stage("route"):
         decision = route_task(params.challenge, run.narrator, run.usage)

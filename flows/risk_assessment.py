@@ -10,7 +10,8 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from tasks.coo.audit import audit_period, focus_actions
+from opsflow.period import Period
+from tasks.coo.audit import focus_actions
 from tasks.coo.focus import focus_on
 from tasks.coo.sections import risk_evidence
 from tasks.delivery.alerts import alert_on_failure
@@ -39,8 +40,8 @@ class RiskAssessmentParams(WorkspaceParams):
     """Which register to re-assess and when: the Prefect UI renders this as the run form."""
 
     as_of: date | None = date_field(
-        "Assessment date: the evidence is the incidents and deliveries up to it. Empty: the end of the "
-        "last complete Monday-Sunday week."
+        "Assessment date: the evidence is the incidents and deliveries up to it. A week's last day. Empty: the "
+        "last complete week the data covers."
     )
     post_to_slack: bool = post_to_slack_field()
 
@@ -70,7 +71,9 @@ def risk_assessment(params: RiskAssessmentParams = DEFAULT_PARAMS) -> RiskAssess
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    data, period = run.data, audit_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
+    data = run.data
     run.tag(period.key)
     _, evidence = risk_evidence(data, period)
     assessment = assess_register_task(data.frame("risks"), evidence, data.frame("vendors"), period)

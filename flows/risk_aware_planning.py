@@ -10,7 +10,8 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
-from tasks.coo.audit import audit_period, focus_actions
+from opsflow.period import Period
+from tasks.coo.audit import focus_actions
 from tasks.coo.initiative_plan import plan_initiative
 from tasks.delivery.alerts import alert_on_failure
 from tasks.performance_metrics.registry import register_kpis_task
@@ -38,7 +39,7 @@ class RiskAwarePlanningParams(WorkspaceParams):
     initiative: Initiative | None = Field(None, description="The initiative inline, instead of the file.")
     as_of: date | None = date_field(
         "Planning date: risks are judged on the evidence up to it and work starts the day after unless "
-        "the initiative gives a start. Empty: the end of the last complete Monday-Sunday week."
+        "the initiative gives a start. A week's last day. Empty: the last complete week the data covers."
     )
     iterations: int = Field(20_000, ge=10_000, le=1_000_000, description="Monte Carlo iterations (at least 10,000).")
     seed: int = Field(7, description="Random seed: the same seed and data give the same forecast.")
@@ -73,7 +74,8 @@ def risk_aware_planning(params: RiskAwarePlanningParams = DEFAULT_PARAMS) -> Ris
     run = prepare_run(FLOW, params.workspace)
     if isinstance(run, State):
         return run
-    period = audit_period(params.as_of, run.config.timezone)
+    if isinstance(period := run.clock(params.as_of, Period), State):
+        return period
     run.tag(period.key)
     try:
         # A plain call, not a task: a bad file is the user's error, one line in the run state, no task traceback.

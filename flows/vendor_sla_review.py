@@ -63,8 +63,7 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
     if isinstance(period := run.clock(params.as_of, Period), State):
         return period
     only = set(params.vendor_ids) if params.vendor_ids else None
-    period_key = period.key if only is None else f"{period.key}-selected"
-    run.tag(period_key)
+    run.tag(period_key := period.key if only is None else f"{period.key}-selected")
     review = review_vendors(run.data, run.config, run.history, period, only)
     notices_dir = report_dir(run.workspace, FLOW, period_key) / "notices"
     notices, summary = review.write_up(notices_dir, run.config, run.narrator, run.usage)
@@ -84,7 +83,8 @@ def vendor_sla_review(params: VendorSlaReviewParams = DEFAULT_PARAMS) -> VendorS
     )
     with run.stage("deliver"):
         sent = review.deliver(
-            published.paths["html"], run.history, run.config.slack, params.post_to_slack, params.digest
+            published.report, published.paths["html"], run.history, run.config.slack, params.post_to_slack,
+            params.digest,
         )
     run.close()
     return VendorSlaReviewResult(

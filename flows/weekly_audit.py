@@ -32,7 +32,8 @@ class WeeklyAuditParams(WorkspaceParams):
     """Which week to audit, from which workspace, and whether to post: the Prefect UI renders this as the run form."""
 
     as_of: date | None = date_field(
-        "Last day of the week to audit (usually a Sunday). Empty: the last complete Monday-Sunday week."
+        "Last day of the week to audit (a Sunday by default). Empty: the last complete week the data "
+        "covers."
     )
     post_to_slack: bool = post_to_slack_field()
 

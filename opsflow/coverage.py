@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from opsflow.findings import Section
-from opsflow.period import local_time
+from opsflow.period import Period, local_time
 
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "incidents": ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_completed_at"),
@@ -198,6 +198,52 @@ def cut_frame(name: str, frame: pd.DataFrame, cutoff: pd.Timestamp, tz: str) -> 
             if target in out.columns:
                 out.loc[later, target] = None
     return out.reset_index(drop=True) if out is not frame else out
+
+
+@dataclass(frozen=True)
+class Window:
+    """A trailing window of `full_days` ending at a period's end, shortened to start at the data's first record when
+    the data starts later: a 90-day rate on 48 days of data is a 48-day rate, and must say so."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    full_days: int
+    clipped: bool = False
+
+    @property
+    def days(self) -> float:
+        return round((self.end - self.start).total_seconds() / 86400, 2)
+
+    @property
+    def label(self) -> str | None:
+        """`48 of 90 days`, shown next to a figure over a shortened window; None for a full window."""
+        return f"{self.days:g} of {self.full_days} days" if self.clipped else None
+
+    def note(self, what: str) -> str | None:
+        """One sentence for the section's note when the window is shortened, e.g. `MTBF is over the 48 days the data
+        covers, not 90: the export starts later.`"""
+        if not self.clipped:
+            return None
+        return f"{what} over the {self.days:g} days the data covers, not {self.full_days}: the export starts later."
+
+
+def trailing_window(period: Period, full_days: int, data_start: pd.Timestamp | None) -> Window:
+    """The `full_days` local days ending with the period, starting no earlier than `data_start` (the dataset's first
+    record)."""
+    start = period.days_back(full_days)
+    if data_start is not None and not pd.isna(data_start) and data_start > start:
+        return Window(min(pd.Timestamp(data_start), period.end), period.end, full_days, clipped=True)
+    return Window(start, period.end, full_days)
+
+
+def first_record(frame: pd.DataFrame | None, column: str, tz: str) -> pd.Timestamp | None:
+    """A dataset's first record in `column` as UTC (a date column's day at its local midnight); None when empty."""
+    if frame is None or column not in frame.columns:
+        return None
+    values = frame[column].dropna()
+    if values.empty:
+        return None
+    return _as_utc(values, tz, end_of_day=False).min()
 
 
 def mark_partial(sections: Sequence[Section], partial_datasets: Sequence[str]) -> None:

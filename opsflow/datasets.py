@@ -31,6 +31,9 @@ class LoadedDataset:
     frame: pd.DataFrame
     rejected: pd.DataFrame
     rows_in: int
+    source_rows: pd.DataFrame | None = None
+    """An audit-log export's table as read (`collapse` sources only): a point-in-time replay maps it again instead
+    of reading the file a second time."""
 
 
 @dataclass
@@ -75,6 +78,7 @@ class ValidatedDataset:
     frame: pd.DataFrame
     quarantine: pd.DataFrame
     quality: DatasetQuality
+    source_rows: pd.DataFrame | None = None  # LoadedDataset.source_rows, carried to the point-in-time replay
 
 
 @dataclass
@@ -82,6 +86,9 @@ class OpsData:
     """Every validated dataset of a workspace, by name; a dataset the workspace does not configure is absent."""
 
     datasets: dict[str, ValidatedDataset] = field(default_factory=dict)
+    end_activities: dict[str, list[str]] = field(default_factory=dict)
+    """Per process, the activities that complete a case (opsflow.yaml `processes`); a process not listed completes
+    at the activity most of its cases end with. Carried with the data so every flow judges completion alike."""
 
     def frame(self, name: str) -> pd.DataFrame | None:
         ds = self.datasets.get(name)

@@ -45,6 +45,9 @@ class Headline(BaseModel):
     unit: str = ""
     better: Literal["higher", "lower", "neutral"] = "neutral"
     previous: float | None = Field(None, description="The same figure in the previous run, filled from history.")
+    window: str | None = Field(
+        None, description="Set when the figure's trailing window is shorter than its label says: '48 of 90 days'."
+    )
 
     @property
     def change(self) -> float | None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from opsflow.config import WorkspaceConfig
 from opsflow.findings import Action, FocusSection, Headline, Section, pick_headlines
 from opsflow.handoff import as_is
 from opsflow.history import HistoryStore, StoredRun, open_history
-from opsflow.period import Period, last_complete_week_end
+from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.tasking import compute_task, io_task
 from tasks.coo.summary import summary_references, template_summary
@@ -32,14 +31,6 @@ SLACK_HEADLINES = (
 section's own (breached, breach imminent); the MTTR median stays in the report, where its coverage is stated."""
 
 FLOW = "weekly-audit"
-
-
-def audit_period(as_of: date | None, timezone: str, today: date | None = None) -> Period:
-    """The week to audit: the one ending `as_of`, or the last complete Monday-to-Sunday week in the time zone."""
-    if as_of is None:
-        today = today or datetime.now(ZoneInfo(timezone)).date()
-        as_of = last_complete_week_end(today)
-    return Period(as_of, timezone)
 
 
 def history_for(workspace: Path, config: WorkspaceConfig) -> HistoryStore:

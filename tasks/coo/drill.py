@@ -4,10 +4,8 @@ readiness, history), with what it leaves behind (history record, drill incident)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from opsflow.datasets import OpsData
 from opsflow.findings import FocusSection, Headline, Section
@@ -42,11 +40,6 @@ from tasks.coo.drill_report import (
 from tasks.coo.focus import focus_on
 from tasks.coo.sections import risk_evidence
 from tasks.reporting.present import attach_previous
-
-
-def drill_period(as_of: date | None, timezone: str) -> Period:
-    """The drill's day: the given one, else today in the workspace's time zone."""
-    return Period(as_of or datetime.now(ZoneInfo(timezone)).date(), timezone)
 
 
 @dataclass

@@ -142,7 +142,7 @@ class Analysis(BaseModel):
 def skill_sections(skill: Skill, data: OpsData, period: Period) -> list[Section]:
     """The weekly-audit sections the skill's analysis reads (computed by the same tasks as the audit)."""
     if skill == Skill.PROCESS_OPTIMIZATION:
-        return [compute_processes_task(data.frame("process_events"), period)]
+        return [compute_processes_task(data.frame("process_events"), period, data.end_activities)]
     if skill == Skill.PROJECT_MANAGEMENT:
         return [compute_projects_task(data.frame("projects"), data.frame("project_tasks"), period)]
     if skill == Skill.RISK_MANAGEMENT:

@@ -108,7 +108,7 @@ def transform(
 ) -> Transformation:
     """Current state, baseline (the first run's, kept), plan, control and the KPIs to register (none without a
     baseline)."""
-    log = process_log_task(data.frame("process_events"), r.process)
+    log = process_log_task(data.frame("process_events"), r.process, data.end_activities.get(r.process))
     state = current_state_task(log, period, r.window_days)
     runs = load_baselines_task(history, r.process, period.as_of, r.change_date)
     first = runs.first.baseline if runs.first else None

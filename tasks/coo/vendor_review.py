@@ -16,10 +16,11 @@ from opsflow.findings import Action, Headline, Section, pick_headlines
 from opsflow.history import HistoryStore
 from opsflow.period import Period
 from opsflow.tasking import compute_task
-from tasks.delivery.publish import sender_for
+from tasks.delivery.publish import data_closing, sender_for
 from tasks.delivery.slack import DeliveryResult, publish_to_slack
 from tasks.reporting.narrative import PLACEHOLDER, Figure, FigureValue, Narrative, Narrator, UsageLog, narrate
 from tasks.reporting.render import render
+from tasks.reporting.report import FlowReport
 from tasks.vendors.review import (
     ALERT_HEADLINES,
     DIGEST_HEADLINES,
@@ -174,12 +175,16 @@ def post_review(
     details_md: str,
     history: HistoryStore,
     slack: SlackConfig,
+    report: FlowReport | None = None,
 ) -> list[DeliveryResult]:
-    """Post the daily alert or the digest once per (flow, period key, channel); without Slack, save its payload."""
+    """Post the daily alert or the digest once per (flow, period key, channel), saying what the data covers and
+    warning when a dataset stops early; without Slack, save its payload."""
     sender = sender_for(slack, report_html.parent, payload_filename=f"slack-{kind}.json")
     return publish_to_slack(
-        FLOW, title, period_key, headlines, actions, report_html, details_md, history, config=slack, sender=sender
-    )
+        FLOW, title, period_key, headlines, actions, report_html, details_md, history, config=slack, sender=sender,
+        closing=data_closing(report) if report is not None else None,
+        covers=report.data_covers or None if report is not None else None,
+    )  # fmt: skip
 
 
 class ReviewDelivery(BaseModel):
@@ -210,6 +215,7 @@ def deliver_review(
     slack: SlackConfig,
     post: bool,
     digest: bool | None,
+    report: FlowReport | None = None,
 ) -> ReviewDelivery:
     """The daily alert only when a signal is new (else one log line), and the scorecard digest on digest days."""
     sections: list[Section] = [scorecard, flagged, renewals, changes]
@@ -229,6 +235,7 @@ def deliver_review(
             alert_markdown(changes),
             history,
             slack,
+            report,
         )
         out.delivered += [f"alert {r.channel}: {r.status}" for r in results]
         out.alert = "; ".join(f"{r.channel}: {r.status}" for r in results)
@@ -245,6 +252,7 @@ def deliver_review(
             digest_markdown(scorecard, flagged, renewals),
             history,
             slack,
+            report,
         )
         out.delivered += [f"digest {r.channel}: {r.status}" for r in results]
         out.digest = "; ".join(f"{r.channel}: {r.status}" for r in results)

@@ -13,6 +13,7 @@ from opsflow.history import HistoryStore
 from opsflow.period import Period
 from tasks.coo.vendor_review import ReviewDelivery, deliver_review, draft_notices_task, write_review_summary_task
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog
+from tasks.reporting.report import FlowReport
 from tasks.service_levels.slo import compute_sla_task
 from tasks.vendors.review import (
     ChangesSection,
@@ -63,14 +64,15 @@ class VendorReview:
         return notices, summary
 
     def deliver(
-        self, report_html: Path, history: HistoryStore, slack: SlackConfig, post: bool, digest: bool | None
+        self, report: FlowReport, report_html: Path, history: HistoryStore, slack: SlackConfig, post: bool,
+        digest: bool | None,
     ) -> ReviewDelivery:
         """The daily alert (when a signal is new) and the digest; an ad-hoc run posts and saves nothing."""
         if self.only is not None:
             return ReviewDelivery(alert=AD_HOC, digest=AD_HOC)
         sent = deliver_review(
             self.scorecard, self.flagged, self.renewals, self.changes, self.period, report_html, history, slack,
-            post, digest,
+            post, digest, report,
         )  # fmt: skip
         # Saved after delivery: a failed alert leaves the previous signals, so the retry still sees the change.
         save_review_task(history, self.period, self.signals, headline_values(self.sections))

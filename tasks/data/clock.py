@@ -1,20 +1,27 @@
 """A flow's period set by the data's own clock, and the workspace's data cut to that period's end (point in time).
 
-The rule per flow (README, "What the data covers"):
-- weekly-audit: `--as-of` must be the last day of a week (a Sunday). The default week is the last complete one the
-  data covers (the newest of the flow's event datasets reaches its end). A week past all of them is refused in one
-  line naming the dataset and its last record. A dataset that stops more than QUIET_DAYS before the week's end is
-  named in a warning in the report and in Slack, and the sections built on it are marked partial.
-- daily-brief and vendor-sla-review: the default day is today, or the last day the data covers when the data
-  stops earlier. A day past the data is refused in one line naming the dataset and its last record.
-Every flow then computes on the data as known at its period's end: an audit-log export is replayed only up to
-then, later rows are dropped, and values recorded later (a resolution, a delivery) are emptied.
+The rule per flow (README, "What the data covers"), kept in CLOCK_RULES:
+- week flows (weekly-audit, risk-assessment, risk-aware-planning, operational-transformation,
+  improvement-initiative): `--as-of` must be the last day of a week (a Sunday by default). The default week is the
+  last complete one the data covers (the newest of the flow's event datasets reaches its end). A week past all of
+  them is refused in one line naming the dataset and its last record.
+- day flows (daily-brief, vendor-sla-review, performance-review, problem-solution-metrics): the default day is
+  today (yesterday for problem-solution-metrics, whose baseline needs a complete day), or the last day the data
+  covers when the data stops earlier. A day past the data is refused in one line naming the dataset and its last
+  record.
+- live flows (contingency-drill): the drill happens now, so its day is today (or `--as-of`) whatever the data
+  covers; evidence from the data is what was known by that day's end, and a dataset that stops early is named in
+  a warning.
+In every flow a dataset that stops more than QUIET_DAYS before the period's end is named in a warning in the
+report and in Slack, and the sections built on it are marked partial. Every flow then computes on the data as
+known at its period's end: an audit-log export is replayed only up to then, later rows are dropped, and values
+recorded later (a resolution, a delivery) are emptied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -27,25 +34,46 @@ from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame
 from opsflow.datasets import OpsData, ValidatedDataset
 from opsflow.period import SUNDAY, Period, PeriodError, check_week_end, last_complete_week_end
 from opsflow.tasking import compute_task
-from tasks.data.ingest import load_dataset
+from tasks.data.ingest import load_dataset, map_to_contract, source_label
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_dataset
 
-CLOCK_DATASETS: dict[str, tuple[str, ...]] = {
-    "weekly-audit": ("incidents", "sla_events", "vendor_deliveries", "process_events"),
-    "daily-brief": ("incidents", "sla_events", "vendor_deliveries", "process_events"),
-    "vendor-sla-review": ("vendor_deliveries", "sla_events", "incidents"),
+
+@dataclass(frozen=True)
+class ClockRule:
+    """How one flow's period follows the data: which datasets set it, and whether it is a week, a day or now."""
+
+    datasets: tuple[str, ...]
+    kind: str = "day"  # "week", "day" or "live" (module docstring)
+    lag_days: int = 0  # a day flow's default is this many days before today at most
+
+
+_ALL_EVENTS = ("incidents", "sla_events", "vendor_deliveries", "process_events")
+
+CLOCK_RULES: dict[str, ClockRule] = {
+    "weekly-audit": ClockRule(_ALL_EVENTS, "week"),
+    "risk-assessment": ClockRule(("incidents", "vendor_deliveries"), "week"),
+    "risk-aware-planning": ClockRule(("incidents", "vendor_deliveries", "process_events"), "week"),
+    "operational-transformation": ClockRule(("process_events",), "week"),
+    "improvement-initiative": ClockRule(("process_events",), "week"),
+    "daily-brief": ClockRule(_ALL_EVENTS),
+    "vendor-sla-review": ClockRule(("vendor_deliveries", "sla_events", "incidents")),
+    "performance-review": ClockRule(("sla_events", "vendor_deliveries", "incidents")),
+    "problem-solution-metrics": ClockRule(_ALL_EVENTS, lag_days=1),
+    "contingency-drill": ClockRule(("incidents",), "live"),
 }
-"""The event datasets whose coverage sets each flow's period (KPI observations are monthly: they never hold a
-period back). Other flows use every event dataset."""
+"""Per flow, its clock rule. KPI observations are monthly: they never hold a period back. A flow not listed is a day
+flow over every event dataset."""
 
 P = TypeVar("P", bound=Period)
 
-WEEKLY_FLOWS = frozenset({"weekly-audit"})
+
+def clock_rule(flow: str) -> ClockRule:
+    return CLOCK_RULES.get(flow, ClockRule(tuple(EVENT_COLUMNS)))
 
 
 def clock_datasets(flow: str) -> tuple[str, ...]:
-    return CLOCK_DATASETS.get(flow, tuple(EVENT_COLUMNS))
+    return clock_rule(flow).datasets
 
 
 def workspace_coverage(prepared: WorkspaceData) -> Coverage:
@@ -92,21 +120,24 @@ def period_for(
 ) -> P:
     """The flow's period: `as_of` (checked against the week and the data), or the last complete one the data covers.
     PeriodError (one line) when it cannot be reported on."""
-    tz, names = coverage.tz, clock_datasets(flow)
-    weekly = flow in WEEKLY_FLOWS
+    tz, rule = coverage.tz, clock_rule(flow)
+    names, weekly = rule.datasets, rule.kind == "week"
     data_end = coverage.data_end(names)
+    now = _today(tz, today)
+    if rule.kind == "live":
+        return make(as_of or now, tz)
     if as_of is not None:
         period = make(check_week_end(as_of, week_ends_on) if weekly else as_of, tz)
         if data_end is not None and period.end > data_end:
             raise PeriodError(_past_data(flow, period, coverage, names, weekly, week_ends_on))
         return period
-    now = _today(tz, today)
     last_day = coverage.last_covered_day(names)
     if weekly:
         # last_complete_week_end gives the last week end strictly before its argument.
         limit = now if last_day is None else min(now, last_day + timedelta(days=1))
         return make(last_complete_week_end(limit, week_ends_on), tz)
-    return make(now if last_day is None else min(now, last_day), tz)
+    latest = now - timedelta(days=rule.lag_days)
+    return make(latest if last_day is None else min(latest, last_day), tz)
 
 
 def _references(name: str, datasets: dict[str, ValidatedDataset]) -> dict[str, pd.Series]:
@@ -122,8 +153,8 @@ def _references(name: str, datasets: dict[str, ValidatedDataset]) -> dict[str, p
 def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> WorkspaceData:
     """The workspace's data as known at the period's end, with what the data covers and its warnings attached.
 
-    An audit-log export (`collapse`) is read again and replayed up to the end (then validated as a fresh export
-    would be); every event dataset then loses the rows and values recorded at or after it."""
+    An audit-log export (`collapse`) is replayed up to the end from the table read at load (then validated as a
+    fresh export would be); every event dataset then loses the rows and values recorded at or after it."""
     cutoff, tz = period.end, prepared.config.timezone
     coverage = workspace_coverage(prepared)
     datasets = dict(prepared.data.datasets)
@@ -131,7 +162,11 @@ def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> Wo
     for name, ds in list(datasets.items()):
         spec = prepared.config.sources.get(name)
         if spec is not None and spec.collapse is not None:
-            loaded = load_dataset(name, spec, prepared.workspace, cutoff)
+            loaded = (
+                load_dataset(name, spec, prepared.workspace, cutoff)
+                if ds.source_rows is None
+                else map_to_contract(ds.source_rows, spec, contracts[name], source_label(spec), cutoff)
+            )
             replayed = validate_dataset(
                 loaded, contracts[name], _references(name, datasets), prepared.config.quality.threshold(name)
             )
@@ -151,7 +186,7 @@ def at_period_end(prepared: WorkspaceData, period: Period, flow: str = "") -> Wo
     ]
     return replace(
         prepared,
-        data=OpsData(datasets=datasets),
+        data=OpsData(datasets=datasets, end_activities=prepared.data.end_activities),
         coverage_line=coverage.summary(names),
         clock_warnings=warnings,
         partial_datasets=[c.name for c in behind],

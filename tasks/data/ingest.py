@@ -1072,6 +1072,8 @@ def load_dataset(name: str, spec: SourceSpec, workspace: Path, cutoff: pd.Timest
     if loaded is None:
         raw = read_source(spec, workspace, name)
         loaded = map_to_contract(raw, spec, contracts[name], source_label(spec), cutoff)
+        if spec.collapse is not None and cutoff is None:
+            loaded.source_rows = raw
     release_free_memory(collect=False)
     log.info(
         "%s: %d rows from %s (%d rejected at load) in %.1fs",

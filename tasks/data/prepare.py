@@ -73,6 +73,7 @@ def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> Wor
     with timer("validate"):
         data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR, release=True)
         release_free_memory()
+    data.end_activities = config.end_activities()
     return WorkspaceData(workspace, config, data, load_errors)
 
 

@@ -587,7 +587,9 @@ def validate_dataset(
             f"{contract.name}: {quality.rows_used} rows used + {quality.rows_quarantined} quarantined"
             f" != {quality.rows_in} rows in (loader frame {len(frame)}, rejected {len(rejected)})"
         )
-    return ValidatedDataset(name=contract.name, frame=used, quarantine=quarantine, quality=quality)
+    return ValidatedDataset(
+        name=contract.name, frame=used, quarantine=quarantine, quality=quality, source_rows=loaded.source_rows
+    )
 
 
 def _rows_used(frame: pd.DataFrame, good: np.ndarray, release: bool) -> pd.DataFrame:

@@ -51,6 +51,12 @@ def _log(line: str) -> None:
         log.warning(line)
 
 
+def data_closing(report: FlowReport, closing: str | None = None) -> str | None:
+    """A post's closing line: the data warnings (a dataset that stops before the period ends) first, then `closing`."""
+    warnings = [f"Data warning: {w}." for w in report.data_warnings]
+    return " ".join([*warnings, closing] if closing else warnings) or None
+
+
 def post_report(
     report: FlowReport,
     paths: dict[str, Path],
@@ -63,10 +69,9 @@ def post_report(
 ) -> list[str]:
     """Post a written report to the flow's Slack channels with its charts, once per flow, period and channel; one line
     per channel ("#ops: posted"). `severities` (of open incidents) add opsflow.yaml's channel for each severity. Not
-    a task itself: publish_to_slack runs each channel's delivery as a task. A dataset that stops before the period
-    ends is said first in the closing line, which the main message shows in bold."""
-    warnings = [f"Data warning: {w}." for w in report.data_warnings]
-    closing = " ".join([*warnings, closing] if closing else warnings) or None
+    a task itself: publish_to_slack runs each channel's delivery as a task. What the data covers is said under the
+    title; a dataset that stops before the period ends is said first in the closing line, shown in bold."""
+    closing = data_closing(report, closing)
     results = publish_to_slack(
         report.flow,
         report.title,
@@ -81,5 +86,6 @@ def post_report(
         closing=closing,
         severities=severities,
         sender=sender_for(config, paths["html"].parent),
+        covers=report.data_covers or None,
     )
     return [f"{r.channel}: {r.status}" for r in results]

@@ -179,7 +179,8 @@ def _number(value: float | None, unit: str = "") -> str:
 
 
 def _headline_field(h: Headline) -> dict[str, Any]:
-    line = f"*{escape_mrkdwn(h.label)}*\n{escape_mrkdwn(_number(h.value, h.unit))}"
+    window = f" ({h.window})" if h.window else ""
+    line = f"*{escape_mrkdwn(h.label)}*\n{escape_mrkdwn(_number(h.value, h.unit) + window)}"
     change = h.change
     if change is not None and change != 0:
         arrow = "▲" if change > 0 else "▼"
@@ -241,12 +242,14 @@ def build_message(
     files: list[Path],
     channel: str = "#ops",
     closing: str | None = None,
+    covers: str | None = None,
 ) -> SlackMessage:
-    """The Block Kit message of a report: header, headline figures as fields, the focus list, a link; details in
-    the thread. Every data-derived string is escaped and every Block Kit limit holds."""
+    """The Block Kit message of a report: header, what the data covers, headline figures as fields, the focus list, a
+    link; details in the thread. Every data-derived string is escaped and every Block Kit limit holds."""
+    context = f"{flow} · {period_key}" + (f" · {covers}" if covers else "")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": escape_mrkdwn(title), "emoji": False}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(f"{flow} · {period_key}")}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(context)}]},
     ]
     fields = [_headline_field(h) for h in headlines]
     for start in range(0, len(fields), MAX_FIELDS):
@@ -859,6 +862,7 @@ def publish_to_slack(
     settings: Settings | None = None,
     sender: SlackSender | None = None,
     closing: str | None = None,
+    covers: str | None = None,
 ) -> list[DeliveryResult]:
     """Call at the end of a flow, after the report is written: posts to each channel once (as Prefect tasks), and
     raises DeliveryError (so the flow run ends Failed saying delivery failed) if any channel did not take it."""
@@ -871,8 +875,9 @@ def publish_to_slack(
     failures: list[str] = []
     for channel in channels_for(config, flow, severities):
         message = build_message(
-            flow, title, period_key, headlines, focus, link, details_md, uploads, channel=channel, closing=closing
-        )
+            flow, title, period_key, headlines, focus, link, details_md, uploads, channel=channel, closing=closing,
+            covers=covers,
+        )  # fmt: skip
         try:
             results.append(deliver_task(message, sender, history))
         except DeliveryError as exc:

@@ -11,8 +11,9 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from opsflow.contract import contract
+from opsflow.coverage import trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
-from opsflow.period import Period
+from opsflow.period import Period, local_time
 from opsflow.tasking import compute_task
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -350,9 +351,8 @@ def _reliability(
 ) -> list[ServiceReliability]:
     """MTBF per service over the 90-day window (from the data's first record when it starts later), downtime as a
     union of impact intervals."""
-    window_start, window_end = period.days_back(MTBF_DAYS), period.end
-    if data_start is not None and data_start > window_start:
-        window_start = min(data_start, window_end)
+    window = trailing_window(period, MTBF_DAYS, data_start)
+    window_start, window_end = window.start, window.end
     window_hours = (window_end - window_start).total_seconds() / 3600
     major = real[real["severity"].isin(MAJOR)]
     failures = major[major["opened_at"] >= window_start].groupby("service").size()
@@ -654,7 +654,7 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
         for r in _records(overdue_frame.assign(overdue_hours=_hours(end - overdue_frame["due"])))
     ]
 
-    actions = _actions(open_major, overdue, clusters)
+    actions = _actions(open_major, overdue, clusters, period.tz)
     week_major = int(week["severity"].isin(MAJOR).sum())
     headlines = [
         Headline(key="incidents.week.total", label="Incidents this week", value=len(week), better="lower"),
@@ -727,8 +727,10 @@ def _actions(
     open_major: list[OpenMajorIncident],
     overdue: list[OverduePostmortem],
     clusters: list[RepeatCluster],
+    tz: str = "UTC",
 ) -> list[Action]:
-    """Urgent: open majors and overdue postmortems; important: repeat clusters to review."""
+    """Urgent: open majors and overdue postmortems; important: repeat clusters to review. Times in the workspace's
+    time zone `tz`."""
     actions = [
         Action(
             text=f"Drive {r.severity} {r.incident_id} on {r.service} to resolution: open {r.age_hours:.0f} h"
@@ -746,7 +748,7 @@ def _actions(
         Action(
             text=(
                 f"Complete the postmortem for {r.severity} {r.incident_id} on {r.service}: due "
-                f"{r.due_at:%Y-%m-%d %H:%M} UTC, {r.overdue_hours:.0f} h overdue "
+                f"{local_time(r.due_at, tz)}, {r.overdue_hours:.0f} h overdue "
                 f"(status: {r.postmortem_status or 'not recorded'})."
             ),
             urgency=Urgency.URGENT,

@@ -571,7 +571,7 @@ def current_figures(data: OpsData, period: Period, keys: list[str], vendors: Ven
     needed = {k.split(".", 1)[0] for k in keys}
     sections: list[Section] = [vendors]
     if "processes" in needed:
-        sections.append(compute_processes(data.frame("process_events"), period))
+        sections.append(compute_processes(data.frame("process_events"), period, data.end_activities))
     if "sla" in needed:
         sections.append(compute_sla(data.frame("sla_events"), period, data.frame("services")))
     if "incidents" in needed:

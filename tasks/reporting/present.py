@@ -69,8 +69,9 @@ def format_value(value: Any, unit: str = "", tz: str | None = None) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, datetime | pd.Timestamp) and value.tzinfo is not None and tz is not None:
-        return local_time(value, tz)
+    if isinstance(value, datetime | pd.Timestamp) and value.tzinfo is not None:
+        # An instant never goes out without its zone: the workspace's when known, else UTC, labelled.
+        return local_time(value, tz or "UTC")
     if isinstance(value, datetime | pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
     if isinstance(value, date):
@@ -112,7 +113,7 @@ def headline_view(headline: Headline) -> HeadlineView:
     return HeadlineView(
         key=headline.key,
         label=headline.label,
-        value=format_value(headline.value, headline.unit),
+        value=format_value(headline.value, headline.unit) + (f" ({headline.window})" if headline.window else ""),
         previous=format_value(headline.previous, headline.unit) if headline.previous is not None else "",
         change=change,
         trend=trend,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow.coverage import first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
 from opsflow.tasking import compute_task
@@ -317,6 +318,10 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
     weeks = [Period(period.as_of - timedelta(days=7 * k), period.tz) for k in range(TREND_WEEKS - 1, -1, -1)]
     edges = pd.DatetimeIndex([w.start for w in weeks] + [period.end])
     after_end = int((sla_events["measured_at"] >= period.end).sum())
+    # A budget or trend window that starts before the export does is shortened to the data, and says so.
+    first = first_record(sla_events, "measured_at", period.tz)
+    budget_window = trailing_window(period, BUDGET_DAYS, first)
+    trend_window = trailing_window(period, 7 * TREND_WEEKS, first)
     frame = sla_events[(sla_events["measured_at"] >= edges[0]) & (sla_events["measured_at"] < period.end)]
     frame = frame[["category", "service", "measured_at", "measured_value", "target_value", "met", "objective"]]
 
@@ -330,7 +335,7 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
     frame = frame.assign(
         ok=ok.astype(int),
         weeks_ago=TREND_WEEKS - 1 - position,
-        in_30d=frame["measured_at"] >= period.days_back(BUDGET_DAYS),
+        in_30d=frame["measured_at"] >= budget_window.start,
         usable=usable,
     )
 
@@ -474,6 +479,7 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
         notes.append("No SLA events were measured this week.")
     elif silent:
         notes.append(f"No events this week for: {', '.join(silent)}.")
+    notes += [n for n in (budget_window.note("The error budgets are"), trend_window.note("The trend is")) if n]
     figures = [
         f
         for b in error_budgets
@@ -484,6 +490,7 @@ def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.Da
                 value=None if b.error_ratio_30d is None else 1 - b.error_ratio_30d,
                 unit="ratio",
                 better="higher",
+                window=budget_window.label,
             ),
             Headline(
                 key=f"sla.{b.category}/{b.service}.breached",

@@ -34,6 +34,7 @@ from tasks.vendors.scorecard import (
     VendorScore,
     VendorSection,
     Violation,
+    delivery_window,
     window_rates,
 )
 
@@ -655,6 +656,9 @@ def score_vendors(
             rows_excluded=len(section.scorecard) - with_responses,
         )
     )
+    windows = [delivery_window(deliveries, period, SCORE_DAYS), delivery_window(deliveries, period, LONG_DAYS)]
+    notes = [n for n in (section.note, *(w.note(f"The {w.full_days}-day rates are") for w in windows)) if n]
+    section.note = " ".join(notes) or None
     return section
 
 

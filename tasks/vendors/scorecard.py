@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow.coverage import Window, first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
 from opsflow.tasking import compute_task
@@ -278,8 +279,19 @@ def compute_vendors(vendors: pd.DataFrame | None, deliveries: pd.DataFrame | Non
     )
     if due == 0 and not notes:
         notes.append("No deliveries were due in the 30 days ending as_of.")
+    window = delivery_window(deliveries, period, SCORE_DAYS)
+    for h in section.headlines:
+        if h.key in ("vendors.ontime.30d", "vendors.quality.30d"):
+            h.window = window.label
+    notes += [n for n in [window.note("The 30-day rates are")] if n]
     section.note = " ".join(notes) or None
     return section
+
+
+def delivery_window(deliveries: pd.DataFrame | None, period: Period, days: int) -> Window:
+    """The `days` ending with the period, shortened to the deliveries' first promised or delivered day."""
+    firsts = [first_record(deliveries, c, period.tz) for c in ("promised_date", "delivered_date")]
+    return trailing_window(period, days, min((f for f in firsts if f is not None), default=None))
 
 
 _DELIVERY_DTYPES = {

@@ -20,7 +20,7 @@ from opsflow.coverage import Coverage, dataset_coverage, mark_partial
 from opsflow.datasets import DatasetQuality, OpsData, ValidatedDataset
 from opsflow.findings import Section
 from opsflow.period import Period, PeriodError
-from tasks.data.clock import at_period_end, period_for, workspace_coverage
+from tasks.data.clock import CLOCK_RULES, at_period_end, period_for, workspace_coverage
 from tasks.data.ingest import load_dataset, load_workspace
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_workspace
@@ -102,6 +102,48 @@ def test_a_week_configured_to_end_on_saturday() -> None:
     with pytest.raises(PeriodError, match="a week ends on a Saturday: use 2026-11-21 or 2026-11-28"):
         period_for("weekly-audit", date(2026, 11, 26), coverage, Period, week_ends_on=5)
     assert WorkspaceConfig(week_ends_on="Saturday").week_end_weekday == 5
+
+
+def test_every_flow_has_a_clock_rule_and_week_flows_refuse_a_mid_week_day() -> None:
+    # Every deployed flow but data-check (which reports on the files, not on a period) says how it follows the data.
+    deployed = yaml.safe_load((Path(__file__).parents[3] / "deployments" / "prefect.yaml").read_text())["deployments"]
+    assert {d["name"] for d in deployed} - {"data-check"} <= set(CLOCK_RULES)
+    # Incidents and deliveries to Sat 28 Nov 20:00: the week ending Sun 29 Nov is not complete, so risk-assessment
+    # (evidence: incidents, deliveries) defaults to Sun 22 Nov, and Thu 26 Nov is refused with the Sundays around it.
+    coverage = _coverage({"incidents": "2026-11-28 20:00"})
+    assert period_for("risk-assessment", None, coverage, Period, today=date(2026, 12, 5)).as_of == date(2026, 11, 22)
+    with pytest.raises(PeriodError, match="use 2026-11-22 or 2026-11-29"):
+        period_for("risk-assessment", date(2026, 11, 26), coverage, Period)
+    # operational-transformation follows the process log only: events to Sun 29 Nov 23:09 make that week complete.
+    events = _coverage({"process_events": "2026-11-29 23:09", "incidents": "2026-10-01 10:00"})
+    assert period_for("operational-transformation", None, events, Period, today=date(2026, 12, 5)).as_of == date(
+        2026, 11, 29
+    )
+    with pytest.raises(PeriodError, match="operational-transformation: 2026-12-06 is past the data"):
+        period_for("operational-transformation", date(2026, 12, 6), events, Period)
+
+
+def test_day_flows_stop_at_the_data_and_problem_solution_metrics_takes_yesterday() -> None:
+    coverage = _coverage({"sla_events": "2026-11-29 23:09"})
+    # performance-review: any day is a valid period end; the default is the last day the data covers.
+    assert period_for("performance-review", date(2026, 11, 26), coverage, Period).as_of == date(2026, 11, 26)
+    assert period_for("performance-review", None, coverage, Period, today=date(2026, 12, 4)).as_of == date(
+        2026, 11, 29
+    )
+    # problem-solution-metrics: yesterday (the last complete day) when the data reaches today, else the data's end.
+    assert period_for("problem-solution-metrics", None, coverage, Period, today=date(2026, 11, 29)).as_of == date(
+        2026, 11, 28
+    )
+    assert period_for("problem-solution-metrics", None, coverage, Period, today=date(2026, 12, 4)).as_of == date(
+        2026, 11, 29
+    )
+
+
+def test_a_drill_happens_today_whatever_the_data_covers() -> None:
+    # The drill is performed now: its day is not held back by the incident export, nor refused after it.
+    coverage = _coverage({"incidents": "2026-11-28 20:00"})
+    assert period_for("contingency-drill", None, coverage, Period, today=date(2026, 12, 4)).as_of == date(2026, 12, 4)
+    assert period_for("contingency-drill", date(2026, 12, 3), coverage, Period).as_of == date(2026, 12, 3)
 
 
 def test_mark_partial_names_the_dataset_in_the_sections_built_on_it() -> None:
@@ -227,6 +269,17 @@ def test_a_priority_raised_after_the_week_is_reported_as_known_at_the_week_end(t
     # The week after sees the raise: the same ticket is an open SEV1 at the end of the week ending 22 Nov.
     later = _figures(tmp_path, Period(date(2026, 11, 22), "Europe/Berlin"))
     assert {h["key"]: h["value"] for h in later["headlines"]}["incidents.open_sev1_sev2"] == 1
+
+
+def test_the_audit_log_is_read_once_and_replayed_from_memory(tmp_path: Path) -> None:
+    # The same ticket as above; the export file is gone after the load, so the replay at the week's end can only
+    # have come from the table read at load: the ticket is still the SEV3 it was then.
+    opened = datetime(2026, 11, 10, 9, 0)
+    rows = _audit_rows([(opened, "checkout", [Update(0, "SEV3", False), Update(8 * 24, "SEV1", False)])])
+    prepared = _prepared(_write_workspace(tmp_path, rows))
+    (tmp_path / "incidents.csv").unlink()
+    cut = at_period_end(prepared, WEEK, "weekly-audit").data.frame("incidents")
+    assert cut is not None and cut["severity"].astype(str).tolist() == ["SEV3"]
 
 
 def test_values_recorded_after_the_cut_are_not_known_yet() -> None:

@@ -23,5 +23,7 @@ def test_an_instant_is_shown_in_the_workspace_time_zone_with_its_abbreviation() 
     assert format_value(pd.Timestamp("2026-07-01 12:00", tz="UTC"), tz="Europe/Berlin") == "2026-07-01 14:00 CEST"
     view = table_view("open", "Open", [OpenRow(incident_id="INC1", opened_at=opened)], tz="Europe/Berlin")
     assert view.rows == [["INC1", "2026-11-27 00:10 CET"]]
+    # Without the workspace's zone an instant is still labelled: UTC.
+    assert format_value(opened) == "2026-11-26 23:10 UTC"
     # A date (no time zone) stays a date.
     assert format_value(pd.Timestamp("2026-11-27"), tz="Europe/Berlin") == "2026-11-27"

@@ -236,3 +236,21 @@ def test_an_exhausted_budget_burning_at_zero_is_breached_not_imminent() -> None:
     assert b.budget_consumed == pytest.approx(2.5) and b.slo_status == "breached"
     [action] = section.actions
     assert action.kind == "sla_breached" and "imminent" not in action.text and "0.0x this week" in action.text
+
+
+def test_a_budget_window_that_starts_before_the_export_is_shortened_and_says_so() -> None:
+    # The export starts Sun 1 Mar 2026 00:00 UTC; the period ends Mon 9 Mar 00:00 UTC: 8 of the 30 days, and 8 of
+    # the 84 days of the 12-week trend. 4 events, 1 failed: the 8-day compliance 3/4 = 0.75 is shown with its window.
+    events = flags("shipping", "wh1", 0.95, "2026-03-01 00:00", 2, 1) + flags(
+        "shipping", "wh1", 0.95, "2026-03-05 10:00", 2, 0
+    )
+    section = compute_sla(frame("sla_events", events), PERIOD)
+    figure = next(f for f in section.shared_figures if f.key == "sla.shipping/wh1.compliance_30d")
+    assert (figure.value, figure.window) == (pytest.approx(0.75), "8 of 30 days")
+    assert section.note is not None
+    assert "The error budgets are over the 8 days the data covers, not 30: the export starts later." in section.note
+    assert "The trend is over the 8 days the data covers, not 84" in section.note
+    # An export that covers the whole window says nothing of the kind.
+    full = compute_sla(frame("sla_events", flags("shipping", "wh1", 0.95, "2025-12-01 10:00", 1, 0) + events), PERIOD)
+    assert all(f.window is None for f in full.shared_figures)
+    assert "data covers" not in (full.note or "")

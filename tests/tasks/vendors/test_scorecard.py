@@ -319,3 +319,16 @@ def test_violation_days_never_exceed_the_days_in_the_window() -> None:
     q = section.scorecard[0]
     assert (q.late_days_30d, q.quality_days_30d, q.violations_30d, q.violations_mtd) == (29, 29, 30, 30)
     assert section.violations_total == 30 and q.flagged
+
+
+def test_rates_over_a_shorter_export_say_how_many_days_they_cover() -> None:
+    # The export's first delivery is promised on 2024-06-20 (UTC): the 30-day window (from 2024-06-01 00:00) is
+    # shortened to 2024-06-20 00:00 -> 2024-07-01 00:00, 11 days. D3 (outstanding, late) and D6 (on time) are due in
+    # it: on-time 1/2 = 0.5, shown as over 11 of 30 days.
+    rows = [r for r in delivery_rows() if r["delivery_id"] in ("D3", "D6")]
+    section = run(rows)
+    ontime = next(h for h in section.headlines if h.key == "vendors.ontime.30d")
+    assert (ontime.value, ontime.window) == (0.5, "11 of 30 days")
+    assert "The 30-day rates are over the 11 days the data covers, not 30" in (section.note or "")
+    # The full sample export starts 2024-05-14: nothing is shortened.
+    assert all(h.window is None for h in run().headlines)
