@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+from opsflow.datasets import DataSourceError
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
 from tasks.coo.audit import focus_actions
@@ -102,6 +103,8 @@ def run_transformation(params: TransformationParams, flow_name: str, title: str)
     key = f"{process_slug(params.process)}-{period.key}"
     run.tag(key)
     found = transform(run.data, run.history, period, params, flow_name)
+    if (unknown := found.log.unknown) is not None:
+        return run.fail(unknown, DataSourceError(unknown))
     registered = register_kpis_task(run.history, found.kpis) if found.kpis is not None else []
     published = publish(
         run,

@@ -76,9 +76,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input, not a bug: each is reported as its one-line message."""
     from opsflow.config import ConfigError
     from opsflow.datasets import DataSourceError
+    from opsflow.period import PeriodError
     from opsflow.runtime import UnknownFlowError
 
-    return (UserError, ConfigError, DataSourceError, UnknownFlowError, OSError)
+    return (UserError, ConfigError, DataSourceError, UnknownFlowError, PeriodError, OSError)
 
 
 @app.callback()
@@ -211,12 +212,22 @@ def validate(
     typer.echo("Data usable.")
 
 
-@app.command()
+@app.command(context_settings={"help_option_names": []})
 def run(
-    flow: Annotated[str, typer.Argument(help="Flow to run: " + ", ".join(flow_names()) + ".")],
+    ctx: typer.Context,
+    flow: Annotated[str | None, typer.Argument(help="Flow to run: " + ", ".join(flow_names()) + ".")] = None,
     workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="Last day of the reporting week, YYYY-MM-DD (default: last Sunday).")
+        str | None,
+        typer.Option(help="Last day of the flow's period, YYYY-MM-DD (default: the last one the data covers)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="A parameter of the flow's run form, NAME=VALUE (repeatable; lists and objects as JSON). "
+            "`opsflow run FLOW --help` lists them.",
+        ),
     ] = None,
     post_sample: Annotated[
         bool,
@@ -226,11 +237,24 @@ def run(
             "Same as OPSFLOW_POST_SAMPLE=true.",
         ),
     ] = False,
+    show_help: Annotated[
+        bool, typer.Option("--help", help="Show this message; with FLOW, also the flow's parameters.")
+    ] = False,
 ) -> None:
     """Run a flow on a workspace (one with an opsflow.yaml; `opsflow sample` makes one) and print its outputs."""
-    from opsflow.runtime import flow_parameters, load_flow, prefect_runtime, require_flow
+    from opsflow.coverage import clock_rule
+    from opsflow.flow_params import ParameterError, build_params, params_model
+    from opsflow.period import check_week_end
+    from opsflow.runtime import load_flow, prefect_runtime, require_flow
 
+    if show_help:
+        _run_help(ctx, flow)
+        return
+    loaded: list[Any] = []
+    params: Any = None
     try:
+        if flow is None:
+            raise UserError("which flow? opsflow run FLOW (flows: " + ", ".join(flow_names()) + ")")
         as_of_date = _parse_date(as_of, "--as-of")
         require_flow(flow)
         if post_sample:
@@ -238,20 +262,29 @@ def run(
         from opsflow.config import load_config
 
         ws = _workspace(workspace)
-        load_config(ws)  # a missing or bad opsflow.yaml is a one-line error here, before a server starts
-    except _user_errors() as exc:
+        config = load_config(ws)  # a missing or bad opsflow.yaml is a one-line error here, before a server starts
+        if as_of_date is not None and clock_rule(flow).kind == "week":
+            check_week_end(as_of_date, config.week_end_weekday)
+        if param:
+            # The form is checked before a server starts: a bad value is one line, at once.
+            loaded.append(load_flow(flow))
+            params = build_params(flow, params_model(loaded[0].fn), ws, as_of_date, param)
+    except _user_errors() + (ParameterError,) as exc:
         _fail(str(exc))
     import prefect.main  # noqa: F401  (Prefect sets up logging on import; the run log is added to that set-up)
 
     from opsflow.runlog import run_log
 
     started = time.perf_counter()
-    loaded: list[Any] = []
     with run_log(ws, "run") as log:
         try:
             # Importing the flow (pandas, Great Expectations) overlaps the temporary server's start.
-            with prefect_runtime(warmup=lambda: loaded.append(load_flow(flow))) as runtime:
-                result = loaded[0](params=flow_parameters(loaded[0], ws, as_of_date))
+            with prefect_runtime(warmup=None if loaded else lambda: loaded.append(load_flow(flow))) as runtime:
+                if not param:
+                    params = build_params(flow, params_model(loaded[0].fn), ws, as_of_date, [])
+                result = loaded[0](params=params)
+        except ParameterError as exc:  # a required parameter not given: the one line, no log file needed
+            _fail(str(exc))
         except Exception as exc:  # the console has the run's log lines; the traceback is in the file
             log.failure(f"{flow} failed", exc)
             _fail(f"{flow} failed: {_failure_line(exc)} (details in {log.path})")
@@ -262,6 +295,23 @@ def run(
     typer.echo(f"{flow} finished in {took:.1f} s{note}.")
     for label, path in _outputs(result):
         typer.echo(f"  {label}: {path}")
+
+
+def _run_help(ctx: typer.Context, flow: str | None) -> None:
+    """`opsflow run [FLOW] --help`: the command's options, then the flow's run form (from its pydantic model)."""
+    from opsflow.flow_params import describe_params, params_model
+    from opsflow.runtime import load_flow, require_flow
+
+    typer.echo(ctx.get_help())
+    if flow is None:
+        return
+    try:
+        require_flow(flow)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    typer.echo("")
+    for line in describe_params(flow, params_model(load_flow(flow).fn)):
+        typer.echo(line)
 
 
 def _opt_in_to_posting_the_sample() -> None:

@@ -59,6 +59,40 @@ SECTION_DATASETS: dict[str, tuple[str, ...]] = {
 }
 """Which datasets each report section's figures rest on (to mark a section partial when one of them is behind)."""
 
+@dataclass(frozen=True)
+class ClockRule:
+    """How one flow's period follows the data: which datasets set it, and whether it is a week, a day or now."""
+
+    datasets: tuple[str, ...]
+    kind: str = "day"  # "week", "day" or "live" (module docstring)
+    lag_days: int = 0  # a day flow's default is this many days before today at most
+
+
+_ALL_EVENTS = ("incidents", "sla_events", "vendor_deliveries", "process_events")
+
+CLOCK_RULES: dict[str, ClockRule] = {
+    "weekly-audit": ClockRule(_ALL_EVENTS, "week"),
+    "risk-assessment": ClockRule(("incidents", "vendor_deliveries"), "week"),
+    "risk-aware-planning": ClockRule(("incidents", "vendor_deliveries", "process_events"), "week"),
+    "operational-transformation": ClockRule(("process_events",), "week"),
+    "improvement-initiative": ClockRule(("process_events",), "week"),
+    "daily-brief": ClockRule(_ALL_EVENTS),
+    "vendor-sla-review": ClockRule(("vendor_deliveries", "sla_events", "incidents")),
+    "performance-review": ClockRule(("sla_events", "vendor_deliveries", "incidents")),
+    "problem-solution-metrics": ClockRule(_ALL_EVENTS, lag_days=1),
+    "contingency-drill": ClockRule(("incidents",), "live"),
+}
+"""Per flow, its clock rule. KPI observations are monthly: they never hold a period back. A flow not listed is a day
+flow over every event dataset."""
+
+def clock_rule(flow: str) -> ClockRule:
+    return CLOCK_RULES.get(flow, ClockRule(tuple(EVENT_COLUMNS)))
+
+
+def clock_datasets(flow: str) -> tuple[str, ...]:
+    return clock_rule(flow).datasets
+
+
 QUIET_DAYS = 3
 """Days a dataset may go without a record before it counts as behind the others (a weekend with no incident is
 normal; ten silent weeks are a stale export)."""

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -81,21 +80,6 @@ def load_flow(name: str) -> Flow[..., Any]:
     module_name, attribute = require_flow(name).split(":", 1)
     loaded: Flow[..., Any] = getattr(importlib.import_module(module_name), attribute)
     return loaded
-
-
-def flow_parameters(flow: Flow[..., Any], workspace: Path, as_of: date | None) -> dict[str, Any]:
-    """The `params` of a CLI run: the workspace, and `--as-of` as the date field the flow's model has.
-
-    Most flows call the last day of their period `as_of`; a review over a period calls it `period_end`.
-    """
-    model = flow.parameters.properties.get("params", {})
-    ref = str(model.get("$ref", model.get("allOf", [{}])[0].get("$ref", ""))).rsplit("/", 1)[-1]
-    fields = set(flow.parameters.definitions.get(ref, {}).get("properties", {})) if ref else set()
-    params: dict[str, Any] = {"workspace": workspace}
-    if as_of is not None:
-        date_field = next((f for f in ("as_of", "period_end") if f in fields), "as_of")
-        params[date_field] = as_of
-    return params
 
 
 def _last_task_run_states(events: list[Any]) -> dict[UUID, UUID]:

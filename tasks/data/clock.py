@@ -1,6 +1,6 @@
 """A flow's period set by the data's own clock, and the workspace's data cut to that period's end (point in time).
 
-The rule per flow (README, "What the data covers"), kept in CLOCK_RULES:
+The rule per flow (README, "What the data covers"), kept in CLOCK_RULES (opsflow/coverage.py):
 - week flows (weekly-audit, risk-assessment, risk-aware-planning, operational-transformation,
   improvement-initiative): `--as-of` must be the last day of a week (a Sunday by default). The default week is the
   last complete one the data covers (the newest of the flow's event datasets reaches its end). A week past all of
@@ -21,7 +21,7 @@ recorded later (a resolution, a delivery) are emptied.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -30,7 +30,15 @@ import pandas as pd
 from prefect.states import Failed, State
 
 from opsflow.contract import load_contracts
-from opsflow.coverage import EVENT_COLUMNS, Coverage, DatasetCoverage, cut_frame, dataset_coverage
+from opsflow.coverage import (
+    EVENT_COLUMNS,
+    Coverage,
+    DatasetCoverage,
+    clock_datasets,
+    clock_rule,
+    cut_frame,
+    dataset_coverage,
+)
 from opsflow.datasets import OpsData, ValidatedDataset
 from opsflow.period import SUNDAY, Period, PeriodError, check_week_end, last_complete_week_end
 from opsflow.tasking import compute_task
@@ -38,42 +46,7 @@ from tasks.data.ingest import load_dataset, map_to_contract, source_label
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_dataset
 
-
-@dataclass(frozen=True)
-class ClockRule:
-    """How one flow's period follows the data: which datasets set it, and whether it is a week, a day or now."""
-
-    datasets: tuple[str, ...]
-    kind: str = "day"  # "week", "day" or "live" (module docstring)
-    lag_days: int = 0  # a day flow's default is this many days before today at most
-
-
-_ALL_EVENTS = ("incidents", "sla_events", "vendor_deliveries", "process_events")
-
-CLOCK_RULES: dict[str, ClockRule] = {
-    "weekly-audit": ClockRule(_ALL_EVENTS, "week"),
-    "risk-assessment": ClockRule(("incidents", "vendor_deliveries"), "week"),
-    "risk-aware-planning": ClockRule(("incidents", "vendor_deliveries", "process_events"), "week"),
-    "operational-transformation": ClockRule(("process_events",), "week"),
-    "improvement-initiative": ClockRule(("process_events",), "week"),
-    "daily-brief": ClockRule(_ALL_EVENTS),
-    "vendor-sla-review": ClockRule(("vendor_deliveries", "sla_events", "incidents")),
-    "performance-review": ClockRule(("sla_events", "vendor_deliveries", "incidents")),
-    "problem-solution-metrics": ClockRule(_ALL_EVENTS, lag_days=1),
-    "contingency-drill": ClockRule(("incidents",), "live"),
-}
-"""Per flow, its clock rule. KPI observations are monthly: they never hold a period back. A flow not listed is a day
-flow over every event dataset."""
-
 P = TypeVar("P", bound=Period)
-
-
-def clock_rule(flow: str) -> ClockRule:
-    return CLOCK_RULES.get(flow, ClockRule(tuple(EVENT_COLUMNS)))
-
-
-def clock_datasets(flow: str) -> tuple[str, ...]:
-    return clock_rule(flow).datasets
 
 
 def workspace_coverage(prepared: WorkspaceData) -> Coverage:

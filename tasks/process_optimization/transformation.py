@@ -67,6 +67,17 @@ class ProcessLog:
     known_processes: list[str]
     available: bool = True  # False when the process_events dataset is not configured
 
+    @property
+    def unknown(self) -> str | None:
+        """One line when the process has no event in the log (a typo, or another company's process name)."""
+        if not self.available or self.process in self.known_processes:
+            return None
+        there = ", ".join(self.known_processes) or "none"
+        return (
+            f"process {self.process!r} has no events in process_events (processes there: {there}); "
+            "choose one with --param process=NAME"
+        )
+
 
 def _at(t: pd.Timestamp) -> float:
     return float((t - _EPOCH) / _HOUR)

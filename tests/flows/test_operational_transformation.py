@@ -80,11 +80,18 @@ def test_first_run_finds_pack_and_registers_kpis_then_a_later_run_tests_the_chan
     assert runs[1].payload["baseline"]["as_of"] == FIRST.isoformat()
 
 
-def test_unknown_process_says_which_exist(workspace: Path) -> None:
-    result = _run(workspace, as_of=SAMPLE_END, process="billing", post_to_slack=False)
-    state = _section(_report(result), "current_state")
-    assert "order_fulfilment" in state["note"] and "billing" in state["note"]
-    assert result.registered_kpis == []
+def test_unknown_process_fails_in_one_line_saying_which_exist(workspace: Path) -> None:
+    # A process the log does not have is a mistake to fix, not an empty report (the run ends Failed, no report).
+    state = operational_transformation(
+        TransformationParams(workspace=workspace, as_of=SAMPLE_END, process="billing", post_to_slack=False),
+        return_state=True,
+    )
+    assert state.is_failed()
+    assert state.message == (
+        "process 'billing' has no events in process_events (processes there: customer_support, order_fulfilment, "
+        "returns); choose one with --param process=NAME"
+    )
+    assert not (workspace / "reports" / "operational-transformation" / f"billing-{SAMPLE_END.isoformat()}").exists()
 
 
 @pytest.mark.slow

@@ -333,3 +333,71 @@ def test_an_expected_failure_is_one_line_naming_the_log_file(sample_workspace: P
     assert "Traceback" not in result.stdout + result.stderr
     assert "Traceback" in log.read_text(encoding="utf-8")  # the details are kept, in the file
     assert "xoxb-revoked-SECRET" not in result.stdout + result.stderr + log.read_text(encoding="utf-8")
+
+
+# -- a flow's parameters from the command line ----------------------------------------------------------------------
+
+
+def test_run_flow_help_lists_the_flows_parameters_from_its_run_form() -> None:
+    result = runner.invoke(app, ["run", "problem-solution-metrics", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Parameters of problem-solution-metrics" in result.output
+    assert "  challenge: text; required." in result.output
+    assert "The operational challenge in your words" in result.output
+    assert "  register_kpis: true or false; default: true." in result.output
+    other = runner.invoke(app, ["run", "vendor-sla-review", "--help"])
+    assert "  vendor_ids: a JSON list of texts, or empty; default: empty." in other.output
+    # Without a flow: the command's own help only.
+    assert "--param" in runner.invoke(app, ["run", "--help"]).output
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--param", "iterations=abc"], "--param iterations='abc': Input should be a valid integer"),
+        (["--param", "iteration=5"], "risk-aware-planning has no parameter 'iteration' (its parameters: "),
+        (["--param", "iterations"], "--param 'iterations': expected NAME=VALUE"),
+        (["--param", "workspace=x"], "--param workspace: use --workspace"),
+        (["--param", "initiative={bad"], "--param initiative: the value is not valid JSON"),
+        (["--as-of", "2026-03-29", "--param", "as_of=2026-03-29"], "--as-of and --param as_of both set as_of"),
+        (["--as-of", "2026-03-26"], "--as-of 2026-03-26 is a Thursday; a week ends on a Sunday: use 2026-03-22"),
+    ],
+)
+def test_a_bad_parameter_is_one_line_before_any_server_starts(
+    args: list[str], needle: str, sample_workspace: Path
+) -> None:
+    result = _opsflow("run", "risk-aware-planning", "--workspace", str(sample_workspace), *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert needle in _one_error_line(result.stderr)
+    assert "temporary server" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_every_flow_with_a_required_parameter_runs_from_the_cli(sample_workspace: Path, tmp_path: Path) -> None:
+    from opsflow.flow_params import params_model
+    from opsflow.runtime import flow_names, load_flow
+
+    required = {
+        name: [f for f, info in params_model(load_flow(name).fn).model_fields.items() if info.is_required()]
+        for name in flow_names()
+    }
+    assert {name: fields for name, fields in required.items() if fields} == {"problem-solution-metrics": ["challenge"]}
+    ws = _copy(sample_workspace, tmp_path)
+    env = _standalone_env(tmp_path)
+    missing = _opsflow("run", "problem-solution-metrics", "--workspace", str(ws), env=env, timeout=300)
+    assert missing.returncode == 1
+    assert _one_error_line(missing.stderr, only=False).startswith(
+        "opsflow: error: problem-solution-metrics needs --param challenge=VALUE (The operational challenge"
+    )
+    challenge = "order fulfilment takes 48 hours, we need 24"
+    result = _opsflow(
+        "run", "problem-solution-metrics", "--workspace", str(ws), "--as-of", "2026-03-29",
+        "--param", f"challenge={challenge}", "--param", "owner=Head of Fulfilment", "--param", "register_kpis=false",
+        "--param", "post_to_slack=false",
+        env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "problem-solution-metrics finished in" in result.stdout
+    (report,) = (ws / "reports" / "problem-solution-metrics").glob("2026-03-29-*/report.json")
+    text = report.read_text(encoding="utf-8")
+    assert challenge in text and "Head of Fulfilment" in text

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsflow.config import SourceSpec, WorkspaceConfig, load_config
-from opsflow.coverage import Coverage, dataset_coverage, mark_partial
+from opsflow.coverage import CLOCK_RULES, Coverage, dataset_coverage, mark_partial
 from opsflow.datasets import DatasetQuality, OpsData, ValidatedDataset
 from opsflow.findings import Section
 from opsflow.period import Period, PeriodError
-from tasks.data.clock import CLOCK_RULES, at_period_end, period_for, workspace_coverage
+from tasks.data.clock import at_period_end, period_for, workspace_coverage
 from tasks.data.ingest import load_dataset, load_workspace
 from tasks.data.prepare import WorkspaceData
 from tasks.data.validate import validate_workspace
