@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field, workspace_field
 from opsflow.period import Period
+from tasks.continuity.chaos import confirmed
 from tasks.continuity.scenarios import FLOW, run_drill_task
 from tasks.coo.audit import focus_actions
 from tasks.coo.drill import assess_drill, choose_scenario
@@ -46,6 +47,12 @@ class ContingencyDrillParams(WorkspaceParams):
     )
     cycle_days: int = Field(
         90, ge=1, le=3650, description="Every critical service must be drilled at least once in this many days."
+    )
+    confirm_faults: bool = Field(
+        False,
+        description="Inject the scenario's real fault (a Chaos Toolkit experiment whose method changes something). "
+        "Needed for a run from the Prefect UI or a schedule; without it such a run is a tabletop exercise. A run "
+        "started by hand with `opsflow run` counts as confirmed.",
     )
     post_to_slack: bool = post_to_slack_field()
 
@@ -86,7 +93,7 @@ def contingency_drill(params: ContingencyDrillParams = DEFAULT_PARAMS) -> Contin
     if (scenario := choice.scenario) is None:
         return run.fail(choice.why_none, ValueError(choice.why_none))
     with run.stage("drill"):
-        drill = run_drill_task(scenario, run.workspace, params.run_probes)
+        drill = run_drill_task(scenario, run.workspace, params.run_probes, confirmed(params.confirm_faults))
     found = assess_drill(scenario, drill, choice.schedule, run.data, run.history, period)
     published = publish(
         run,

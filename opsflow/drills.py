@@ -114,6 +114,50 @@ class Recovery(BaseModel):
     poll_seconds: float = Field(1.0, gt=0, le=600)
 
 
+class ChaosSpec(BaseModel):
+    """A drill written as a Chaos Toolkit experiment (steady-state hypothesis, method, rollbacks), run by
+    chaostoolkit-lib, with what opsflow adds: the recovery it times, the addresses it may touch, its local target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: dict[str, Any] | None = Field(None, description="The experiment itself, in Chaos Toolkit's format.")
+    experiment_file: str | None = Field(
+        None, description="Or a Chaos Toolkit experiment file (JSON or YAML) in drills/, used unchanged."
+    )
+    recovery: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Chaos Toolkit activities that recover the service, run once the fault is detected; empty: the "
+        "service must recover by itself within the RTO.",
+    )
+    addresses: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes the experiment's http activities may call; any other is refused before the drill. "
+        "`local_target` adds the local target's own address.",
+    )
+    local_target: bool = Field(
+        False,
+        description="Start opsflow's local drill target on 127.0.0.1 first; the experiment reaches it through the "
+        "configuration values ${opsflow_target_url} and ${opsflow_target_dir}.",
+    )
+    detect_timeout_seconds: float = Field(30.0, gt=0, le=3600, description="Wait this long for the fault to show.")
+    recover_timeout_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="Give up waiting for the steady state after it (at most the RTO)."
+    )
+    poll_seconds: float = Field(0.25, gt=0, le=60, description="How often the hypothesis is checked.")
+
+    @model_validator(mode="after")
+    def _one_experiment(self) -> ChaosSpec:
+        if (self.experiment is None) == (self.experiment_file is None):
+            raise ValueError("chaos: give either experiment (inline) or experiment_file, not both")
+        return self
+
+    @property
+    def destructive(self) -> bool:
+        """The experiment's method has actions (it changes something), as opposed to probes only."""
+        method = (self.experiment or {}).get("method", [])
+        return self.experiment_file is not None or any(a.get("type") == "action" for a in method)
+
+
 class Scenario(BaseModel):
     """One drill scenario file."""
 
@@ -126,7 +170,9 @@ class Scenario(BaseModel):
     severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] = Field("SEV2", description="Severity of the drill incident.")
     expected_response: str = Field(min_length=1, description="What the responders are expected to do.")
     contacts: list[Contact] = Field(default_factory=list)
-    steady_state: list[ProbeSpec] = Field(min_length=1)
+    steady_state: list[ProbeSpec] = Field(default_factory=list)
+    chaos: ChaosSpec | None = Field(None, description="The drill as a Chaos Toolkit experiment (replaces the probes).")
+    risks: list[str] = Field(default_factory=list, description="Risk ids of the register this drill exercises.")
     fault: list[HttpPost] = Field(default_factory=list, description="Injected before recovery (optional).")
     recovery: Recovery | None = None
     rollback: list[RollbackStep] = Field(default_factory=list)
@@ -134,6 +180,10 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _probe_references(self) -> Scenario:
+        if not self.steady_state and self.chaos is None:
+            raise ValueError("steady_state: give at least one probe, or a Chaos Toolkit experiment under chaos")
+        if self.chaos is not None and (self.steady_state or self.fault or self.recovery or self.rollback):
+            raise ValueError("chaos: a Chaos Toolkit drill states its probes and actions in the experiment only")
         names = [p.name for p in self.steady_state]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -15,6 +15,26 @@ STANDIN_HINT = (
     "# steady-state check; run it with run_probes=false for a tabletop exercise (readiness and impact only).\n"
 )
 
+CHAOS_HINT = (
+    "# A Chaos Toolkit experiment (run by chaostoolkit-lib) against opsflow's local drill target, which the drill\n"
+    "# starts on 127.0.0.1 itself: the method really stops its process, and the recovery starts it again.\n"
+)
+
+
+def _target_action(name: str, func: str) -> dict[str, Any]:
+    """A Chaos Toolkit action on opsflow's local drill target (opsflow.drill_target), in the drill's state folder."""
+    return {
+        "type": "action",
+        "name": name,
+        "provider": {
+            "type": "python",
+            "module": "opsflow.drill_target",
+            "func": func,
+            "arguments": {"state_dir": "${opsflow_target_dir}"},
+        },
+    }
+
+
 SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
     "paybridge-outage": {
         "id": "paybridge-outage",
@@ -63,19 +83,35 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
             {"name": "Lukas Fischer", "role": "Warehouse incident lead", "phone": "+49 40 5550 2208"},
             {"name": "Jan Krause", "role": "Scanner fleet"},
         ],
-        "steady_state": [
-            {"name": "wms-health", "kind": "http", "url": "http://127.0.0.1:8803/health", "max_latency_ms": 1500},
-        ],
-        "fault": [{"action": "http_post", "url": "http://127.0.0.1:8803/fail"}],
-        "recovery": {
-            "steps": [{"action": "switch_probe", "probe": "wms-health", "to": "http://127.0.0.1:8804/health"}],
-            "timeout_seconds": 120,
-            "poll_seconds": 2,
+        "risks": ["R-0003"],
+        "chaos": {
+            # opsflow's local target stands in for the WMS primary: the method stops its process (hall B loses
+            # power), the recovery starts the standby in hall A on the service's address.
+            "local_target": True,
+            "poll_seconds": 0.1,
+            "detect_timeout_seconds": 30,
+            "recover_timeout_seconds": 120,
+            "experiment": {
+                "version": "1.0.0",
+                "title": "The WMS answers again after hall B loses power",
+                "description": "Stop the WMS primary's process; the standby in hall A takes over its address.",
+                "tags": ["wms", "site"],
+                "steady-state-hypothesis": {
+                    "title": "The WMS answers its health check",
+                    "probes": [
+                        {
+                            "type": "probe",
+                            "name": "wms-health",
+                            "tolerance": 200,
+                            "provider": {"type": "http", "url": "${opsflow_target_url}/health", "timeout": 2},
+                        }
+                    ],
+                },
+                "method": [_target_action("hall-b-power-loss-stops-the-wms-primary", "stop")],
+                "rollbacks": [_target_action("make-sure-the-wms-answers", "ensure_running")],
+            },
+            "recovery": [_target_action("start-the-wms-standby-in-hall-a", "start")],
         },
-        "rollback": [
-            {"action": "http_post", "url": "http://127.0.0.1:8803/recover"},
-            {"action": "restore_probe", "probe": "wms-health"},
-        ],
         "cycle_days": 90,
     },
     "swiftline-carrier-failure": {
@@ -96,24 +132,42 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
             },
             {"name": "Mia Wagner", "role": "Fulfilment engineering lead", "phone": "+49 40 5550 1001"},
         ],
-        "steady_state": [
-            {
-                "name": "carrier-api",
-                "kind": "http",
-                "url": "http://127.0.0.1:8805/labels/health",
-                "max_latency_ms": 1000,
+        "risks": ["R-0012"],
+        "chaos": {
+            # opsflow's local target stands in for Swiftline's label API: the method stops it (Swiftline stops
+            # collecting), the recovery starts the backup carrier's on the same address (labels move to Rheinpost).
+            "local_target": True,
+            "poll_seconds": 0.1,
+            "detect_timeout_seconds": 30,
+            "recover_timeout_seconds": 60,
+            "experiment": {
+                "version": "1.0.0",
+                "title": "Labels are printed again after Swiftline stops collecting",
+                "description": "Stop the carrier label API; the backup carrier's takes over the label address.",
+                "tags": ["shipping-label", "vendor"],
+                "steady-state-hypothesis": {
+                    "title": "The label API answers its health check",
+                    "probes": [
+                        {
+                            "type": "probe",
+                            "name": "carrier-api",
+                            "tolerance": 200,
+                            "provider": {"type": "http", "url": "${opsflow_target_url}/health", "timeout": 2},
+                        }
+                    ],
+                },
+                "method": [_target_action("swiftline-stops-collecting", "stop")],
+                "rollbacks": [_target_action("make-sure-labels-print", "ensure_running")],
             },
-        ],
-        "recovery": {
-            "steps": [{"action": "switch_probe", "probe": "carrier-api", "to": "http://127.0.0.1:8806/labels/health"}],
-            "timeout_seconds": 60,
+            "recovery": [_target_action("move-labels-to-rheinpost", "start")],
         },
-        "rollback": [{"action": "restore_probe", "probe": "carrier-api"}],
         "cycle_days": 90,
     },
 }
 """The sample company's drills: PayBridge (no backup vendor, never drilled, real outages longer than the RTO), the
-WMS site loss (RTO above MTPD, stale runbook) and the Swiftline carrier failure (qualified backup)."""
+WMS site loss (RTO above MTPD, stale runbook; a Chaos Toolkit experiment against a local target the drill starts
+itself, so a fresh sample injects a real fault) and the Swiftline carrier failure (qualified backup; a Chaos Toolkit
+experiment too). PayBridge keeps the probe-level format against stand-ins you start yourself."""
 
 
 def write_sample_drills(workspace: Path) -> list[Path]:
@@ -125,6 +179,7 @@ def write_sample_drills(workspace: Path) -> list[Path]:
         Scenario.model_validate(body)  # the sample must always be a valid scenario
         path = folder / f"{scenario_id}.yaml"
         text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
-        path.write_text(f"# Drill scenario: {body['title']}\n{STANDIN_HINT}{text}", encoding="utf-8")
+        hint = CHAOS_HINT if "chaos" in body else STANDIN_HINT
+        path.write_text(f"# Drill scenario: {body['title']}\n{hint}{text}", encoding="utf-8")
         paths.append(path)
     return paths

@@ -47,6 +47,13 @@ _RISK_TEMPLATES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+PLAN_TEMPLATE = {
+    "contingency_trigger": "The risk's early-warning sign is seen (monitoring alert, vendor notice or audit finding)",
+    "contingency_response": "Invoke the runbook of the linked service or vendor and inform the risk owner's manager",
+}
+"""The if-then plan of the register's generic risks that have one (their owner carries it out)."""
+
+
 def risks_table(rng: np.random.Generator, cal: Calendar) -> pa.Table:
     """The risk register: the stories' risks at fixed numbers, the rest drawn from templates."""
     end = epoch_day(cal.end)
@@ -58,7 +65,10 @@ def risks_table(rng: np.random.Generator, cal: Calendar) -> pa.Table:
         3: {"title": "Single WMS instance: a hardware failure halts all picking and shipping", "category": "technology",
             "likelihood": 3, "impact": 5, "owner": "Lukas Fischer", "treatment": "mitigate",
             "mitigation_due": end - 75, "status": "mitigating", "linked_service": "wms", "linked_vendor": None,
-            "last_reviewed": end - 40},
+            "last_reviewed": end - 40,
+            "contingency_trigger": "The WMS health check fails for 5 minutes, or picking in hall B stops",
+            "contingency_response": "Fail the WMS over to its standby in hall A and move picking to hall A",
+            "contingency_owner": "Lukas Fischer"},
         7: {"title": "PayBridge API outage blocks card payments at checkout", "category": "technology",
             "likelihood": 1, "impact": 4, "owner": "Lea Hoffmann", "treatment": "accept", "mitigation_due": None,
             "status": "open", "linked_service": "payments-gateway", "linked_vendor": None, "last_reviewed": end - 210},
@@ -106,11 +116,16 @@ def risks_table(rng: np.random.Generator, cal: Calendar) -> pa.Table:
             "linked_vendor": vendor if "{vendor}" in template else None,
             "last_reviewed": end - int(rng.integers(5, 300)),
         })  # fmt: skip
+        # Every fourth risk has an if-then contingency plan, so the register shows both kinds (no random draw: the
+        # rest of the sample stays as it was).
+        if number % 4 == 0:
+            rows[-1].update(PLAN_TEMPLATE)
     return pa.Table.from_pylist(
         rows,
         schema=pa.schema([("risk_id", pa.string()), ("title", pa.string()), ("category", pa.string()),
                           ("likelihood", pa.int64()), ("impact", pa.int64()), ("owner", pa.string()),
                           ("treatment", pa.string()), ("mitigation_due", pa.date32()), ("status", pa.string()),
                           ("linked_service", pa.string()), ("linked_vendor", pa.string()),
-                          ("last_reviewed", pa.date32())]),
+                          ("last_reviewed", pa.date32()), ("contingency_trigger", pa.string()),
+                          ("contingency_response", pa.string()), ("contingency_owner", pa.string())]),
     )  # fmt: skip

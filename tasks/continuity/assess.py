@@ -680,6 +680,13 @@ def assess_readiness(
     headlines = [
         Headline(key="drill.readiness_score", label="Readiness score", value=score, unit="points", better="higher"),
         Headline(
+            key="drill.detect_seconds",
+            label="Measured time to detect (fault to first failing check)",
+            value=run.detect_seconds,
+            unit="seconds",
+            better="lower",
+        ),
+        Headline(
             key="drill.recovery_seconds",
             label="Measured recovery",
             value=run.recovery_seconds,
@@ -798,10 +805,13 @@ class Candidate(BaseModel):
     residual_risk: int = Field(description="Highest likelihood x impact of open risks on the target; 1 when none.")
     risk_ids: str | None = None
     last_exercised: date | None = None
-    days_since: int = Field(description="Days since last exercised; never exercised counts as the cycle length.")
+    days_since: int | None = Field(None, description="Days since last exercised; empty: never exercised.")
     cycle_days: int
     overdue: bool
-    priority: int = Field(description="residual_risk x days_since.")
+    priority: int | None = Field(
+        None, description="residual_risk x days_since; empty for a scenario never exercised (the stalest, first)."
+    )
+    reason: str = Field("", description="Why it ranks where it does.")
     chosen: bool = False
 
 
@@ -887,7 +897,13 @@ def plan_schedule(
         risk, risk_ids = residual_risk(risks, evidence, s, primary)
         dates = [r["as_of"] for r in runs if r["scenario"] == s.id]
         last = max(dates) if dates else None
-        days = (period.as_of - last).days if last else s.cycle_days
+        days = (period.as_of - last).days if last else None
+        risk_text = f"residual risk {risk}" + (f" ({', '.join(risk_ids)})" if risk_ids else "")
+        reason = (
+            f"never exercised: the stalest there is; {risk_text}"
+            if days is None
+            else f"{risk_text} x {days} days since exercised = {risk * days}"
+        )
         candidates.append(
             Candidate(
                 scenario=s.id,
@@ -898,11 +914,15 @@ def plan_schedule(
                 last_exercised=last,
                 days_since=days,
                 cycle_days=s.cycle_days,
-                overdue=last is None or days > s.cycle_days,
-                priority=risk * days,
+                overdue=days is None or days > s.cycle_days,
+                priority=None if days is None else risk * days,
+                reason=reason,
             )
         )
-    candidates.sort(key=lambda c: (-c.priority, c.scenario))
+    # A scenario never exercised is the stalest: before every exercised one, the riskiest first.
+    candidates.sort(
+        key=lambda c: (c.priority is not None, -(c.residual_risk if c.priority is None else c.priority), c.scenario)
+    )
     chosen = requested or (candidates[0].scenario if candidates else "")
     for c in candidates:
         c.chosen = c.scenario == chosen
@@ -975,7 +995,12 @@ def plan_schedule(
         Headline(key="schedule.scenarios_overdue", label="Scenarios out of cycle",
                  value=sum(c.overdue for c in candidates), better="lower"),
     ]  # fmt: skip
-    note = f"Requested scenario: {requested}." if requested else f"Chosen by priority: {chosen or 'none'}."
+    why = next((c.reason for c in candidates if c.scenario == chosen), "")
+    note = (
+        f"Requested scenario: {requested}."
+        if requested
+        else f"Chosen: {chosen or 'none'}" + (f" ({why})." if why else ".")
+    )
     if scenarios.errors:
         note += f" {len(scenarios.errors)} scenario file(s) could not be used (see actions)."
     return ScheduleSection(
@@ -990,9 +1015,12 @@ def plan_schedule(
             ),
             "days since exercised": (
                 "Days from the last drill run of the scenario that passed or failed (not aborted, not tabletop) to "
-                "as_of; a scenario never exercised counts as its cycle_days."
+                "as_of; empty for a scenario never exercised."
             ),
-            "priority": "residual risk x days since exercised; the highest runs next (ties: scenario id).",
+            "priority": (
+                "A scenario never exercised is the stalest and runs before every exercised one (the highest residual "
+                "risk first); then residual risk x days since exercised, highest first (ties: scenario id)."
+            ),
             "critical service drilled": (
                 "The latest incident of kind drill on the service opened before the period end, or the latest "
                 "exercised drill run that failed it directly; overdue after the cycle or when never drilled."

@@ -7,6 +7,7 @@ written and checked without importing tasks.
 from __future__ import annotations
 
 import csv
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -50,10 +51,39 @@ def load_scenario(path: Path) -> Scenario:
         raise ValueError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: a scenario file must be a mapping (id, title, target, ...)")
+    if "id" not in raw and ("method" in raw or "steady-state-hypothesis" in raw):
+        raw = plain_experiment_scenario(path, raw)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ValueError(_error_line(path, exc)) from None
+    if scenario.chaos is not None:
+        from tasks.continuity.chaos import check_experiment, load_experiment
+
+        try:
+            experiment = load_experiment(scenario.chaos, path.parent.parent)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: chaos.experiment_file: {exc}") from None
+        check_experiment(experiment, scenario.chaos, str(path))
+    return scenario
+
+
+def plain_experiment_scenario(path: Path, experiment: dict[str, Any]) -> dict[str, Any]:
+    """A Chaos Toolkit experiment file as it is, made a scenario: opsflow's fields come from its `opsflow` extension
+    (`extensions: [{name: opsflow, id: ..., target: ..., ...}]`, Chaos Toolkit's place for a tool's own data), else
+    from the file name and the experiment's title and description."""
+    ext: dict[str, Any] = next((e for e in experiment.get("extensions", []) if e.get("name") == "opsflow"), {})
+    fields = {k: v for k, v in ext.items() if k != "name"}
+    chaos = {"experiment_file": path.name, **fields.pop("chaos", {})}
+    return {
+        "id": re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "experiment",
+        "title": str(experiment.get("title", path.stem)),
+        "target": {"kind": "service", "id": path.stem},
+        "duration_hours": 1,
+        "expected_response": str(experiment.get("description") or "Not stated in the experiment."),
+        **fields,
+        "chaos": chaos,
+    }
 
 
 def load_scenarios(workspace: Path) -> ScenarioSet:
@@ -63,7 +93,7 @@ def load_scenarios(workspace: Path) -> ScenarioSet:
     if not folder.is_dir():
         return result
     seen: dict[str, Path] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml"), *folder.glob("*.json")]):
         try:
             scenario = load_scenario(path)
         except ValueError as exc:
@@ -113,7 +143,14 @@ class DrillRun(BaseModel):
     steady_before: list[ProbeResult] = Field(default_factory=list)
     steps: list[StepResult] = Field(default_factory=list)
     recovered: bool | None = Field(None, description="Steady state held again within the recovery timeout.")
-    recovery_seconds: float | None = Field(None, description="From the first recovery step to steady state.")
+    detect_seconds: float | None = Field(
+        None, description="Chaos Toolkit drills: from the end of the method (the fault) to the first failing check."
+    )
+    recovery_seconds: float | None = Field(
+        None,
+        description="From the first recovery step to steady state (Chaos Toolkit drills: from the fault to the "
+        "first passing hypothesis after it).",
+    )
     steady_after: list[ProbeResult] = Field(default_factory=list, description="Probes after recovery.")
     rollback: list[StepResult] = Field(default_factory=list)
     after_rollback: list[ProbeResult] = Field(default_factory=list, description="Probes after the rollback.")
@@ -155,9 +192,21 @@ def _apply(
     )
 
 
-def run_drill(scenario: Scenario, workspace: Path, run_probes: bool = True) -> DrillRun:
+def run_drill(scenario: Scenario, workspace: Path, run_probes: bool = True, confirmed: bool = True) -> DrillRun:
     """Steady state first (stop if it does not hold), fault, timed recovery, steady state again; rollbacks always run
-    once anything was changed, even when a step failed."""
+    once anything was changed, even when a step failed. A Chaos Toolkit scenario runs its experiment (chaos.py); one
+    whose method changes something runs as a tabletop exercise unless `confirmed`."""
+    if scenario.chaos is not None:
+        from tasks.continuity.chaos import run_chaos_drill
+
+        if run_probes and scenario.chaos.destructive and not confirmed:
+            tabletop = run_chaos_drill(scenario, workspace, run_probes=False)
+            tabletop.note = (
+                "Tabletop: this scenario injects a real fault, and a run from the Prefect UI or a schedule needs "
+                "confirm_faults=true to inject it."
+            )
+            return tabletop
+        return run_chaos_drill(scenario, workspace, run_probes)
     started = datetime.now(UTC)
     if not run_probes:
         return DrillRun(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from opsflow.datasets import OpsData
 from opsflow.findings import FocusSection, Headline, Section
 from opsflow.history import HistoryStore
@@ -130,6 +132,35 @@ class DrillFindings:
         )
 
 
+def exercised_risks(scenario: Scenario, schedule: ScheduleSection, risks: pd.DataFrame | None) -> str:
+    """One line: the register's risks this drill exercises (declared in the scenario, and the open risks on the
+    services it takes down), with a declared risk's if-then plan, so the drill is read against the plan it tests."""
+    declared = list(scenario.risks)
+    candidate = next((c for c in schedule.candidates if c.scenario == scenario.id), None)
+    linked = [r for r in (candidate.risk_ids or "").split(";") if r and r not in declared] if candidate else []
+    if not declared and not linked:
+        return ""
+    rows = {} if risks is None else {str(r["risk_id"]): r for r in risks.to_dict("records")}
+    parts = []
+    for risk_id in declared:
+        row = rows.get(risk_id)
+        trigger = row.get("contingency_trigger") if row is not None else None
+        response = row.get("contingency_response") if row is not None else None
+        plan = (
+            f" (if: {trigger}; then: {response})"
+            if isinstance(trigger, str) and isinstance(response, str)
+            else " (no if-then plan in the register)"
+            if row is not None
+            else " (not in the register)"
+        )
+        parts.append(f"{risk_id}{plan}")
+    text = "Risks this drill exercises: " + "; ".join(parts) if parts else ""
+    if linked:
+        shown = ", ".join(linked[:8]) + (f" and {len(linked) - 8} more" if len(linked) > 8 else "")
+        text += ("; " if text else "Risks this drill exercises: ") + f"open risks on its services: {shown}"
+    return text + "."
+
+
 def assess_drill(
     scenario: Scenario,
     run: DrillRun,
@@ -147,6 +178,8 @@ def assess_drill(
         scenario, run, impact, frame("services"), frame("vendors"), frame("incidents"), period
     )
     drill = drill_section(scenario, run)
+    if linked := exercised_risks(scenario, schedule, frame("risks")):
+        drill.note = f"{linked} {drill.note}" if drill.note else linked
     past = history_section(history, scenario.id, period.as_of, [readiness, drill, impact], run.outcome)
     sections: list[Section] = [readiness, drill, impact, schedule, past]
     attach_previous(sections, previous_drill(history, scenario.id, period.as_of))

@@ -16,6 +16,7 @@ from tasks.reporting.narrative import Figure, FigureValue, Narrative, Narrator, 
 
 SLACK_HEADLINES = (
     "drill.readiness_score",
+    "drill.detect_seconds",
     "drill.recovery_seconds",
     "drill.rto_hours",
     "drill.real_mttr_hours",
@@ -26,7 +27,7 @@ SLACK_HEADLINES = (
     "impact.open_cases",
     "schedule.critical_overdue",
 )
-"""The ten figures of the Slack post."""
+"""The figures of the Slack post."""
 
 
 def no_scenario_message(workspace: Path, requested: str | None, scenarios: ScenarioSet) -> str:

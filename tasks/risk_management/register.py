@@ -83,6 +83,10 @@ class RiskSection(Section):
     top_risks: list[RiskRow] = Field(default_factory=list, description="Top 10 open risks by score.")
     overdue_mitigations: list[OverdueMitigation] = Field(default_factory=list)
     contradictions: list[Contradiction] = Field(default_factory=list)
+    without_plan: list[RiskRow] = Field(
+        default_factory=list,
+        description="High open risks (score >= 15) with no if-then contingency plan (trigger and response), by score.",
+    )
 
 
 DEFINITIONS = {
@@ -91,6 +95,10 @@ DEFINITIONS = {
     "heat map": "Number of open risks per (likelihood, impact) cell.",
     "top risks": "Open risks by score, ties broken by impact, then likelihood (both higher first), then risk id.",
     "mitigation overdue": "Open risk with mitigation_due before as_of; urgent when its score is >= 15.",
+    "contingency plan": (
+        "An if-then plan on the register row: contingency_trigger (if) and contingency_response (then), carried out "
+        "by contingency_owner or the risk's owner. A high open risk (score >= 15) without both is listed."
+    ),
     "major incidents in 365 days": (
         "Incidents of kind real and severity SEV1 or SEV2 opened in the 365 days ending as_of (opened before the "
         "end of as_of in the reporting time zone). A register risk describes a major event, so only major incidents "
@@ -276,9 +284,32 @@ def compute_risks(
             )
         )
 
-    section.headlines = _headlines(
-        len(r), int((r["score"] >= HIGH_SCORE).sum()), len(section.overdue_mitigations), len(section.contradictions)
+    # High risks without an if-then contingency plan: one action for the lot, the list in the table.
+    planned = pd.Series(True, index=r.index)
+    for column in ("contingency_trigger", "contingency_response"):
+        planned &= r[column].notna() & (r[column].astype("string").str.strip() != "") if column in r else False
+    bare = r[(r["score"] >= HIGH_SCORE) & ~planned.fillna(False)].sort_values(
+        ["score", "risk_id"], ascending=[False, True], kind="stable"
     )
+    section.without_plan = [_risk_row(x) for x in bare.to_dict("records")]
+    if section.without_plan:
+        first = ", ".join(x.risk_id for x in section.without_plan[:5])
+        more = f" and {len(section.without_plan) - 5} more" if len(section.without_plan) > 5 else ""
+        section.actions.append(
+            Action(
+                text=f"Write an if-then contingency plan (trigger, response, owner) for {len(section.without_plan)} "
+                f"high risk(s) without one: {first}{more}.",
+                urgency=Urgency.IMPORTANT,
+                owner=section.without_plan[0].owner,
+                source=f"risk {section.without_plan[0].risk_id}",
+                section="risks",
+                kind="contingency_plan_missing",
+            )
+        )
+    section.headlines = _headlines(
+        len(r), int((r["score"] >= HIGH_SCORE).sum()), len(section.overdue_mitigations), len(section.contradictions),
+        len(section.without_plan),
+    )  # fmt: skip
     if r.empty:
         notes.append("No open risks in the register.")
     section.note = " ".join(notes) or None
@@ -457,6 +488,7 @@ def _headlines(
     high: int | None = None,
     overdue: int | None = None,
     contradictions: int | None = None,
+    without_plan: int | None = None,
 ) -> list[Headline]:
     return [
         Headline(key="risks.open", label="Open risks", value=open_risks, unit="risks", better="lower"),
@@ -464,6 +496,8 @@ def _headlines(
         Headline(key="risks.mitigations_overdue", label="Mitigations overdue", value=overdue, unit="risks",
                  better="lower"),
         Headline(key="risks.contradictions", label="Ratings the evidence contradicts", value=contradictions,
+                 unit="risks", better="lower"),
+        Headline(key="risks.without_plan", label="High risks without an if-then plan", value=without_plan,
                  unit="risks", better="lower"),
     ]  # fmt: skip
 

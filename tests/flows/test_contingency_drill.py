@@ -109,6 +109,32 @@ def test_paybridge_drill_passes_but_real_incidents_breach(workspace: Path, monke
 
 
 @pytest.mark.slow
+def test_a_fresh_sample_drill_injects_a_real_fault_and_measures_detection_and_recovery(workspace: Path) -> None:
+    # No scenario, no stand-in started by the test: the schedule picks the riskiest never-exercised scenario (here
+    # the Swiftline carrier failure, residual risk 16), a Chaos Toolkit experiment whose local target the drill
+    # starts itself; the method stops the target's process, the recovery starts it again.
+    result = _run(workspace, post_to_slack=False)
+    assert (result.scenario, result.outcome) == ("swiftline-carrier-failure", "passed")
+    report = _report(result)
+    drill = _section(report, "drill")
+    assert [(s["phase"], s["ok"]) for s in drill["steps"]] == [("fault", True), ("recovery", True)]
+    assert [(s["phase"], s["ok"]) for s in drill["rollback"]] == [("rollback", True)]
+    readiness = {h["key"]: h["value"] for h in _section(report, "readiness")["headlines"]}
+    assert 0 < readiness["drill.detect_seconds"] < readiness["drill.recovery_seconds"] < 60
+    assert result.recovery_seconds == readiness["drill.recovery_seconds"]
+    # The drill report names the register's risks it exercises, with the declared one's if-then plan (none here).
+    assert drill["note"].startswith(
+        "Risks this drill exercises: R-0012 (no if-then plan in the register); open risks on its services: R-0136"
+    )
+    assert result.drill_incidents is not None
+    with result.drill_incidents.open(encoding="utf-8", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["service"], row["kind"], row["vendor_id"]) == ("shipping-label", "drill", "V-1001")
+    schedule = _section(report, "schedule")
+    assert schedule["note"].startswith("Chosen: swiftline-carrier-failure (never exercised: the stalest there is;")
+
+
+@pytest.mark.slow
 def test_failing_steady_state_aborts_and_schedule_picks_by_priority(workspace: Path) -> None:
     with StandInEndpoint(status=503) as primary, StandInEndpoint() as standby:
         _point_at(workspace, primary, standby)
@@ -119,13 +145,15 @@ def test_failing_steady_state_aborts_and_schedule_picks_by_priority(workspace: P
     assert ("steady_state_not_holding", 20) in {(f["check"], f["points"]) for f in findings}
     assert aborted.readiness_score == 67 - 20
 
-    # No scenario given: the top of residual risk x days since exercised. An aborted drill is not an exercise.
+    # No scenario given: never exercised first (the riskiest of them), then residual risk x days since exercised.
+    # An aborted drill is not an exercise, so no scenario of the sample has been exercised yet.
     tabletop = _run(workspace, run_probes=False, post_to_slack=False)
     candidates = _section(_report(tabletop), "schedule")["candidates"]
     assert tabletop.scenario == candidates[0]["scenario"] and candidates[0]["chosen"]
-    assert all(c["priority"] == c["residual_risk"] * c["days_since"] for c in candidates)
-    assert [c["priority"] for c in candidates] == sorted((c["priority"] for c in candidates), reverse=True)
-    assert next(c for c in candidates if c["scenario"] == "paybridge-outage")["last_exercised"] is None
+    assert all(c["last_exercised"] is None and c["priority"] is None for c in candidates)
+    risks = [c["residual_risk"] for c in candidates]
+    assert risks == sorted(risks, reverse=True)
+    assert all(c["reason"].startswith("never exercised: the stalest there is") for c in candidates)
     assert tabletop.outcome == "tabletop" and tabletop.drill_incidents is None
     assert not (workspace / "drills" / "drill-incidents.csv").exists()
 

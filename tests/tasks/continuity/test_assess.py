@@ -269,14 +269,17 @@ def test_schedule_picks_residual_risk_times_days_since_exercised(tmp_path: Path)
     _save(store, "s3", AS_OF - timedelta(days=10), "aborted", ["d"], 60)  # aborted: not an exercise
     schedule = plan_schedule(ScenarioSet(scenarios=[s1, s2, s3]), None, _services(), _vendors(), risks, None,
                              incidents, store, PERIOD, 90)  # fmt: skip
-    # s1: R1 on V1, 3 x 4 = 12; never exercised -> its cycle, 90 days: 1,080.
-    # s2: R2 on c, 2 x 5 = 10; exercised 30 days ago: 300.
-    # s3: R3 on d is closed -> 1; the aborted run does not count -> its cycle, 30 days: 30.
+    # Never exercised is the stalest: s1 (R1 on V1, 3 x 4 = 12) and s3 (R3 on d is closed -> 1; its aborted run is
+    # not an exercise) come before every exercised scenario, the riskier first; then s2 (R2 on c, 2 x 5 = 10,
+    # exercised 30 days ago: 300).
     assert [(c.scenario, c.residual_risk, c.days_since, c.priority) for c in schedule.candidates] == [
-        ("s1", 12, 90, 1080),
+        ("s1", 12, None, None),
+        ("s3", 1, None, None),
         ("s2", 10, 30, 300),
-        ("s3", 1, 30, 30),
     ]
+    assert schedule.candidates[0].reason == "never exercised: the stalest there is; residual risk 12 (R1)"
+    assert schedule.candidates[2].reason == "residual risk 10 (R2) x 30 days since exercised = 300"
+    assert schedule.note == "Chosen: s1 (never exercised: the stalest there is; residual risk 12 (R1))."
     assert schedule.chosen == "s1" and schedule.candidates[0].chosen
     # Critical services a, c, d: a drilled 100 days ago (drill incident), c 30 days ago (drill run), d never.
     cov = {c.service: (c.days_since, c.overdue) for c in schedule.coverage}
@@ -284,14 +287,14 @@ def test_schedule_picks_residual_risk_times_days_since_exercised(tmp_path: Path)
     assert [c.service for c in schedule.coverage] == ["d", "a", "c"], "never drilled first, then the oldest"
     [never, old] = [a for a in schedule.actions if a.kind == "drill_overdue"]
     assert never.urgency == "urgent" and "never drilled" in never.text and old.urgency == "important"
-    # The risk section's evidence can raise a contradicted rating: R2 suggested 4 x 5 = 20 -> s2 600.
+    # The risk section's evidence can raise a contradicted rating: R2 suggested 4 x 5 = 20 -> s2 20 x 30 = 600.
     rerated = Contradiction(
         risk_id="R2", title="t", rated_likelihood=2, impact=5, evidence="e", suggested_likelihood=4, suggested_score=20
     )
     evidence = RiskSection(contradictions=[rerated])
     raised = plan_schedule(ScenarioSet(scenarios=[s1, s2, s3]), "s3", _services(), _vendors(), risks, evidence,
                            incidents, store, PERIOD, 90)  # fmt: skip
-    assert [(c.scenario, c.priority) for c in raised.candidates][:2] == [("s1", 1080), ("s2", 600)]
+    assert [(c.scenario, c.priority) for c in raised.candidates] == [("s1", None), ("s3", None), ("s2", 600)]
     assert raised.chosen == "s3", "a requested scenario runs whatever its priority"
     store.close()
 
@@ -310,4 +313,28 @@ def test_history_and_previous_run_of_the_same_scenario(tmp_path: Path) -> None:
         (AS_OF - timedelta(days=60), "s1", 55),
     ]
     assert section.headlines[0].value == 2
+    store.close()
+
+
+def test_a_never_drilled_urgent_scenario_runs_before_a_long_stale_one(tmp_path: Path) -> None:
+    # s1 (risk 12) was exercised 400 days ago: 12 x 400 = 4,800 under the old rule it would beat anything never
+    # drilled that counted as 90 days; s2 (R2, 2 x 5 = 10) was never drilled: it is the stalest, so it runs first.
+    s1 = _scenario(id="s1")
+    s2 = _scenario(id="s2", target={"kind": "service", "id": "c"})
+    risks = pd.DataFrame(
+        {
+            "risk_id": ["R1", "R2"],
+            "likelihood": pd.array([3, 2], dtype="Int64"),
+            "impact": pd.array([4, 5], dtype="Int64"),
+            "status": ["open", "open"],
+            "linked_service": [None, "c"],
+            "linked_vendor": ["V1", None],
+        }
+    )
+    store = _store(tmp_path)
+    _save(store, "s1", AS_OF - timedelta(days=400), "passed", ["a"], 90)
+    schedule = plan_schedule(ScenarioSet(scenarios=[s1, s2]), None, _services(), _vendors(), risks, None,
+                             None, store, PERIOD, 90)  # fmt: skip
+    assert [c.scenario for c in schedule.candidates] == ["s2", "s1"] and schedule.chosen == "s2"
+    assert schedule.candidates[1].priority == 12 * 400
     store.close()

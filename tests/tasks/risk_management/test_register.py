@@ -238,3 +238,23 @@ def test_evidence_changes_a_risk_only_when_it_matches_what_the_risk_is_about() -
     found = {c.risk_id: c for c in section.contradictions}
     assert set(found) == {"A", "E", "G"} and found["G"].suggested_likelihood == 3
     assert found["G"].evidence.startswith("security risk: 3 SEV1/SEV2 security incidents on service Storage")
+
+
+def test_high_risks_without_an_if_then_plan_are_listed() -> None:
+    # High open risks (score >= 15): R7, R8, R9 (20 each). R8 has a trigger and a response; R9 only a trigger, which
+    # is not a plan. So R7 and R9 are listed (score ties by id), with one important action for both.
+    risks = register()
+    risks["contingency_trigger"] = pd.array(
+        [None, None, None, None, None, None, None, "Forklift fleet below 60%", "Hall C alarm"], dtype="string"
+    )
+    risks["contingency_response"] = pd.array(
+        [None, None, None, None, None, None, None, "Lease from the backup vendor", " "], dtype="string"
+    )
+    section = compute_risks(risks, frame("incidents", incident_rows()), services(), PERIOD, {"V1"})
+    assert [r.risk_id for r in section.without_plan] == ["R7", "R9"]
+    assert headline(section, "risks.without_plan") == 2
+    (action,) = [a for a in section.actions if a.kind == "contingency_plan_missing"]
+    assert action.text == (
+        "Write an if-then contingency plan (trigger, response, owner) for 2 high risk(s) without one: R7, R9."
+    )
+    assert action.urgency == "important" and action.owner == "Rae"
