@@ -54,6 +54,42 @@ class ConfigError(Exception):
     """opsflow.yaml is missing or says something that cannot work; the message is one line for the user."""
 
 
+class ValueIn(BaseModel):
+    """A condition on an audit-log column: its value is one of `in`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    column: str = Field(description="Source column (after renaming), e.g. state or assigned_to.")
+    values: list[str] = Field(alias="in", min_length=1, description="The values that meet the condition.")
+
+
+class CollapseRule(BaseModel):
+    """A column computed from a ticket's whole history instead of one of its values: the first or last update time
+    at which a condition held (acknowledged_at: first time state is Active), how often a column's value changed
+    (reassignments), or how often a condition began to hold (reopenings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_time: ValueIn | None = Field(None, description="The order_by time of the first row meeting the condition.")
+    last_time: ValueIn | None = Field(None, description="The order_by time of the last row meeting the condition.")
+    changes: str | None = Field(None, description="How many times this column's non-empty value changed.")
+    entries: ValueIn | None = Field(
+        None, description="How many times the condition began to hold (a row meeting it after one that did not)."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CollapseRule:
+        given = [k for k in ("first_time", "last_time", "changes", "entries") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of first_time, last_time, changes, entries")
+        return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        rule = self.first_time or self.last_time or self.entries
+        return [rule.column] if rule is not None else [self.changes or ""]
+
+
 class CollapseSpec(BaseModel):
     """Collapse an audit-log export (many rows per ticket) to one row per ticket."""
 
@@ -64,9 +100,55 @@ class CollapseSpec(BaseModel):
     keep: Literal["last", "first"] = Field(
         "last", description="Per column, keep the last (or first) non-empty value in that order."
     )
-    columns: dict[str, Literal["first", "last", "min", "max"]] = Field(
-        default_factory=dict, description="Per-column override of `keep`, e.g. opened_at: first."
+    columns: dict[str, Literal["first", "last", "min", "max"] | CollapseRule] = Field(
+        default_factory=dict,
+        description="Per-column override of `keep`, e.g. opened_at: first; or a rule over the ticket's history, e.g. "
+        "acknowledged_at: {first_time: {column: state, in: [Active]}}.",
     )
+    then_by: str | None = Field(
+        None,
+        description="A second column ordering rows whose order_by times are equal (default: their line in the file).",
+    )
+
+
+class DeriveSpec(BaseModel):
+    """A contract column made from the source without code: a copy of a source column (one source column can feed
+    several contract columns), a constant, a concatenation, or a date column plus a time column."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    copy_of: str | None = Field(None, alias="copy", description="Source column to copy.")
+    constant: str | None = Field(None, description="The same value on every row.")
+    concat: list[str] | None = Field(None, min_length=2, description="Source columns joined with `sep`.")
+    sep: str = Field(" ", description="Separator for concat.")
+    date: str | None = Field(None, description="Source column holding the day (with `time`).")
+    time: str | None = Field(None, description="Source column holding the time of day (with `date`).")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeriveSpec:
+        forms = [self.copy_of is not None, self.constant is not None, self.concat is not None, self.date is not None]
+        if sum(forms) != 1 or ((self.date is None) != (self.time is None)):
+            raise ValueError("give exactly one of copy, constant, concat, or date with time")
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        if self.copy_of is not None:
+            return [self.copy_of]
+        if self.concat is not None:
+            return list(self.concat)
+        return [c for c in (self.date, self.time) if c is not None]
+
+
+class SingleTimestamp(BaseModel):
+    """An event log with one time per event (the usual process-mining export): that time is the event's start, and
+    its end is the same instant (`end: own_time`) or the next event's start in the same case (`end: next_start`,
+    the last event of a case ending at its own time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(description="Source column with the event's time.")
+    end: Literal["own_time", "next_start"] = Field("own_time", description="Where an event ends.")
 
 
 class SourceSpec(BaseModel):
@@ -94,6 +176,12 @@ class SourceSpec(BaseModel):
     false_values: list[str] = Field(default_factory=lambda: ["false", "no", "n", "0", "f"])
     defaults: dict[str, str] = Field(default_factory=dict, description="Constant value for a column the source lacks.")
     collapse: CollapseSpec | None = None
+    derive: dict[str, DeriveSpec] = Field(
+        default_factory=dict, description="Contract column -> how to make it from the source (copy, constant, ...)."
+    )
+    single_timestamp: SingleTimestamp | None = Field(
+        None, description="process_events only: an event log with one time per event (started_at and ended_at)."
+    )
     observed_until: datetime | None = Field(
         None,
         description="When the export was taken (local time in the workspace's time zone without an offset): the data "

@@ -44,7 +44,16 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 from prefect.runtime import task_run as prefect_task_run
 
-from opsflow.config import ENV_VAR, CollapseSpec, SourceSpec, WorkspaceConfig, quote_cell, sql_label
+from opsflow.config import (
+    ENV_VAR,
+    CollapseRule,
+    CollapseSpec,
+    DeriveSpec,
+    SourceSpec,
+    WorkspaceConfig,
+    quote_cell,
+    sql_label,
+)
 from opsflow.contract import ColumnSpec, DatasetContract, load_contracts
 from opsflow.datasets import REASON, ROW, DataSourceError, LoadedDataset
 from opsflow.memory import release_free_memory
@@ -552,8 +561,9 @@ def map_to_contract(
     if ROW not in frame.columns:
         frame[ROW] = np.arange(2, len(frame) + 2, dtype=np.int64)
     frame.columns = pd.Index([c if c == ROW else str(c).strip() for c in frame.columns])
-    has = [c for c in frame.columns if c != ROW]
     _check_timezone(spec)
+    frame = _derive(frame, spec, contract, shown)
+    has = [c for c in frame.columns if c != ROW]
 
     for source, target in spec.rename.items():
         if source not in frame.columns:
@@ -574,8 +584,9 @@ def map_to_contract(
     for name in spec.defaults:
         if name not in contract.columns:
             raise DataSourceError(f"{shown}: defaults: '{name}' is not a column of the {contract.name} contract")
+    ruled = _rule_targets(spec)
     present = [c for c in contract.columns if c in frame.columns]
-    absent = [c for c in contract.columns if c not in frame.columns]
+    absent = [c for c in contract.columns if c not in frame.columns and c not in ruled]
     fillable = {c for c in absent if c in spec.defaults or contract.columns[c].default is not None}
     missing = [c for c in contract.required_columns if c in absent and c not in fillable]
     if missing:
@@ -588,6 +599,7 @@ def map_to_contract(
 
     order_by = _resolve_order_by(spec.collapse, frame, spec, shown) if spec.collapse else None
     keep = present + ([order_by] if order_by and order_by not in present else [])
+    keep += [c for c in _history_columns(spec, frame, shown) if c not in keep]
     markers = {m.strip().lower() for m in spec.null_values}
     text = pd.DataFrame({name: _clean_text(frame[name], markers) for name in keep}, index=frame.index)
     text[ROW] = frame[ROW].to_numpy(dtype=np.int64)
@@ -628,6 +640,8 @@ def map_to_contract(
     rejected = text.loc[bad, [*contract.columns, ROW]].copy()
     rejected[REASON] = pd.array(reason.reindex(rejected.index).tolist(), dtype=TEXT)
     good = converted.loc[~bad]
+    if spec.single_timestamp is not None and spec.single_timestamp.end == "next_start":
+        good = good.assign(ended_at=_next_start(good))
     return LoadedDataset(
         name=contract.name,
         source=source_label,
@@ -705,6 +719,89 @@ def _map_values(series: pd.Series, mapping: dict[str, str], markers: set[str]) -
 # -------------------------------------------------------------------------------------------------------- collapse
 
 
+def _derive(frame: pd.DataFrame, spec: SourceSpec, contract: DatasetContract, shown: str) -> pd.DataFrame:
+    """The contract columns `derive` (and `single_timestamp`) make from source columns, added to the raw table."""
+    derived = dict(spec.derive)
+    if spec.single_timestamp is not None:
+        if contract.name != "process_events":
+            raise DataSourceError(f"{shown}: single_timestamp: only an event log (process_events) has one")
+        copy = DeriveSpec.model_validate({"copy": spec.single_timestamp.column})
+        for target in ("started_at", "ended_at"):
+            if target in derived or target in spec.rename.values():
+                raise DataSourceError(
+                    f"{shown}: single_timestamp sets {target}; remove it from rename and derive"
+                )
+            derived[target] = copy
+    if not derived:
+        return frame
+    has = [c for c in frame.columns if c != ROW]
+    out = frame.copy()
+    for target, how in derived.items():
+        if target not in contract.columns:
+            raise DataSourceError(
+                f"{shown}: derive: '{target}' is not a column of the {contract.name} contract "
+                f"({_closest(target, list(contract.columns))}columns: {_listing(contract.columns)})"
+            )
+        if target in spec.rename.values():
+            raise DataSourceError(f"{shown}: derive: '{target}' is also a rename target; keep one of the two")
+        for source in how.sources:
+            if source not in frame.columns:
+                raise DataSourceError(
+                    f"{shown}: derive.{target}: column '{source}' is not in the source "
+                    f"({_closest(source, has)}{_column_count(has)})"
+                )
+        if how.copy_of is not None:
+            values = frame[how.copy_of].astype(TEXT)
+        elif how.constant is not None:
+            values = pd.Series(pd.array([how.constant] * len(frame), dtype=TEXT), index=frame.index)
+        else:
+            parts = [frame[c].astype(TEXT).str.strip().replace("", None) for c in how.sources]
+            sep = how.sep if how.concat is not None else " "
+            values = parts[0]
+            for part in parts[1:]:
+                # An empty part drops out with its separator; a row with no part stays empty.
+                values = values.where(part.isna(), part.where(values.isna(), values + sep + part))
+        out[target] = values
+    return out
+
+
+def _rule_targets(spec: SourceSpec) -> set[str]:
+    """Contract columns a collapse rule computes from the ticket's history (not read from one source column)."""
+    if spec.collapse is None:
+        return set()
+    return {name for name, how in spec.collapse.columns.items() if isinstance(how, CollapseRule)}
+
+
+def _history_columns(spec: SourceSpec, frame: pd.DataFrame, shown: str) -> list[str]:
+    """Source columns the collapse rules and `then_by` read (state, assigned_to), checked to exist after renaming."""
+    if spec.collapse is None:
+        return []
+    wanted: list[tuple[str, str]] = [
+        (f"collapse.columns.{name}", column)
+        for name, how in spec.collapse.columns.items()
+        if isinstance(how, CollapseRule)
+        for column in how.source_columns
+    ]
+    if spec.collapse.then_by is not None:
+        wanted.append(("collapse.then_by", spec.collapse.then_by))
+    has = [c for c in frame.columns if c != ROW]
+    for where, column in wanted:
+        if column not in frame.columns:
+            raise DataSourceError(
+                f"{shown}: {where}: column '{column}' is not in the source after renaming "
+                f"({_closest(column, has)}{_column_count(has)})"
+            )
+    return list(dict.fromkeys(column for _, column in wanted))
+
+
+def _next_start(events: pd.DataFrame) -> pd.Series:
+    """Each event's end as the next event's start in its case (single_timestamp end: next_start); a case's last
+    event ends at its own start."""
+    ordered = events.sort_values(["case_id", "started_at", ROW], kind="stable")
+    following = ordered.groupby("case_id", sort=False, observed=True)["started_at"].shift(-1)
+    return following.fillna(ordered["started_at"]).reindex(events.index)
+
+
 def _resolve_order_by(collapse: CollapseSpec | None, frame: pd.DataFrame, spec: SourceSpec, shown: str) -> str:
     assert collapse is not None
     columns = [c for c in frame.columns if c != ROW]
@@ -734,8 +831,10 @@ def _collapse(
 ) -> pd.DataFrame:
     """One row per key: per column the last (or first, min, max) non-empty value in `order_by` order, over the rows
     updated before `cutoff` when given (a row with no update time is kept: it cannot be placed after anything)."""
+    rules = {name: how for name, how in collapse.columns.items() if isinstance(how, CollapseRule)}
+    history_only = [c for c in _history_columns(spec, text, shown) if c not in contract.columns and c != order_by]
     for name in collapse.columns:
-        if name not in text.columns:
+        if name not in text.columns and name not in rules:
             raise DataSourceError(
                 f"{shown}: collapse.columns: column '{name}' is not in the source after renaming "
                 f"(columns: {_listing(c for c in text.columns if c != ROW)})"
@@ -750,15 +849,24 @@ def _collapse(
             )
         before = (order < cutoff).fillna(True) | order.isna()
         text, order = text.loc[before.to_numpy()], order.loc[before.to_numpy()]
-    ordered = text.assign(_order=order).sort_values(["_order", ROW], na_position="first", kind="stable")
+    # Equal update times keep their file order unless `then_by` orders them (a sequence number, a sub-second stamp).
+    then = [] if collapse.then_by is None else ["_then"]
+    if collapse.then_by is not None:
+        text = text.assign(_then=_sort_key(text[collapse.then_by], contract.columns.get(collapse.then_by), spec))
+    ordered = text.assign(_order=order).sort_values(["_order", *then, ROW], na_position="first", kind="stable")
+    ordered = ordered.drop(columns=then)
+    text = text.drop(columns=then)
     lone = ordered[ordered[key].isna()].drop(columns="_order")  # no key: nothing to merge with; validator flags it
     ordered = ordered[ordered[key].notna()]
     groups = ordered.groupby(key, sort=False)
-    columns = [c for c in text.columns if c not in (key, ROW)]
+    columns = [c for c in text.columns if c not in (key, ROW, *history_only) and c not in rules]
     result = pd.DataFrame(index=groups[ROW].last().index)
     result[ROW] = groups[ROW].last()
+    for name, rule in rules.items():
+        result[name] = _apply_rule(ordered, key, order_by, rule).reindex(result.index).astype(TEXT)
     for name in columns:
         how = collapse.columns.get(name, collapse.keep)
+        assert not isinstance(how, CollapseRule)
         if how in ("first", "last"):
             picked = groups[name].first() if how == "first" else groups[name].last()
         else:
@@ -771,7 +879,30 @@ def _collapse(
         result[name] = picked.astype(TEXT)
     result = result.reset_index()
     merged = pd.concat([result, lone], ignore_index=True) if len(lone) else result
-    return merged.sort_values(ROW, kind="stable").reset_index(drop=True)[list(text.columns)]
+    kept = [c for c in text.columns if c not in history_only] + [c for c in rules if c not in text.columns]
+    return merged.sort_values(ROW, kind="stable").reset_index(drop=True)[kept]
+
+
+def _apply_rule(ordered: pd.DataFrame, key: str, order_by: str, rule: CollapseRule) -> pd.Series:
+    """One collapse rule per ticket over its rows in update order (text, like every collapsed value)."""
+    tickets = ordered[key]
+    condition = rule.first_time or rule.last_time or rule.entries
+    if condition is not None:
+        held = ordered[condition.column].isin(condition.values).fillna(False).astype(bool)
+        if rule.entries is not None:
+            before = held.groupby(tickets, sort=False).shift(fill_value=False).astype(bool)
+            counts = (held & ~before).groupby(tickets, sort=False).sum()
+            return counts.astype("int64").astype(str)
+        times = ordered[order_by].where(held)
+        grouped = times.groupby(tickets, sort=False)
+        return grouped.first() if rule.first_time is not None else grouped.last()
+    assert rule.changes is not None
+    values = ordered[rule.changes]
+    filled = ordered[values.notna().to_numpy(dtype=bool)]
+    previous = filled.groupby(key, sort=False)[rule.changes].shift()
+    changed = previous.notna() & (filled[rule.changes] != previous)
+    counts = changed.groupby(filled[key], sort=False).sum().reindex(tickets.unique(), fill_value=0)
+    return counts.astype("int64").astype(str)
 
 
 def _sort_key(values: pd.Series, column: ColumnSpec | None, spec: SourceSpec) -> pd.Series:

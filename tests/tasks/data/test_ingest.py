@@ -535,3 +535,151 @@ def test_load_source_returns_the_one_line_error_instead_of_raising(tmp_path: Pat
     spec = SourceSpec(type="csv", path="data/missing.csv")
     outcome = load_source("incidents", spec, tmp_path)
     assert isinstance(outcome, str) and "missing.csv" in outcome and "\n" not in outcome
+
+
+# ---------------------------------------------------------------------- mappings that express real log shapes
+
+
+def test_single_timestamp_event_log_own_time_and_next_start() -> None:
+    # One time per event (the usual process-mining export). Case C1: pick 08:00, pack 09:30, ship 12:00.
+    raw = _raw(
+        case=["C1", "C1", "C1", "C2"],
+        process=["of", "of", "of", "of"],
+        step=["pack", "pick", "ship", "pick"],
+        at=["2026-03-02 09:30", "2026-03-02 08:00", "2026-03-02 12:00", "2026-03-03 10:00"],
+    )
+    rename = {"case": "case_id", "step": "activity"}
+    own = map_to_contract(
+        raw, SourceSpec(path="e.csv", rename=rename, single_timestamp={"column": "at"}), contract("process_events"), "e"
+    ).frame
+    # own_time: each event starts and ends at its time.
+    assert (own["started_at"] == own["ended_at"]).all()
+    nxt = map_to_contract(
+        raw,
+        SourceSpec(path="e.csv", rename=rename, single_timestamp={"column": "at", "end": "next_start"}),
+        contract("process_events"),
+        "e",
+    ).frame
+    ends = dict(zip(nxt["activity"].astype(str) + "/" + nxt["case_id"].astype(str), nxt["ended_at"], strict=True))
+    # next_start: pick ends when pack starts (09:30), pack when ship starts (12:00); the case's last event (ship) and
+    # C2's only event end at their own time.
+    utc = lambda t: pd.Timestamp(t, tz="UTC")  # noqa: E731
+    assert ends == {
+        "pick/C1": utc("2026-03-02 09:30"),
+        "pack/C1": utc("2026-03-02 12:00"),
+        "ship/C1": utc("2026-03-02 12:00"),
+        "pick/C2": utc("2026-03-03 10:00"),
+    }
+
+
+def test_derived_columns_copy_constant_concat_and_date_plus_time() -> None:
+    raw = _raw(
+        number=["INC1", "INC2"],
+        ci=["checkout", "wms"],
+        day=["2026-03-02", "2026-03-03"],
+        clock=["09:15", "23:50"],
+        prio=["SEV2", "SEV3"],
+        short=["Card payments fail", None],
+        detail=["at checkout", "scanner down"],
+    )
+    spec = SourceSpec(
+        path="i.csv",
+        rename={"number": "incident_id", "ci": "service", "prio": "severity"},
+        derive={
+            "opened_at": {"date": "day", "time": "clock"},
+            "title": {"concat": ["short", "detail"], "sep": " - "},
+            "kind": {"constant": "real"},
+            "root_cause": {"copy": "ci"},  # one source column feeding a second contract column
+        },
+    )
+    frame = map_to_contract(raw, spec, contract("incidents"), "i.csv").frame
+    assert frame["opened_at"].tolist() == [
+        pd.Timestamp("2026-03-02 09:15", tz="UTC"),
+        pd.Timestamp("2026-03-03 23:50", tz="UTC"),
+    ]
+    # A missing part drops out with its separator.
+    assert frame["title"].tolist() == ["Card payments fail - at checkout", "scanner down"]
+    assert frame["kind"].tolist() == ["real", "real"] and frame["root_cause"].tolist() == ["checkout", "wms"]
+    assert frame["service"].tolist() == ["checkout", "wms"]
+
+
+def test_collapse_rules_acknowledgement_reassignments_and_reopenings() -> None:
+    # INC1's audit log in update order: New (team A) 08:00, Active (team A) 08:20, Active (team B) 09:00,
+    # Resolved 10:00, Reopened 11:00, Active (team C) 11:30, Resolved 12:00. INC2: New 09:00 only.
+    # acknowledged_at = first update with state Active: 08:20. Assignee A -> B -> C: 2 changes (empty cells skipped).
+    # Reopened entered once. INC2: never active (empty), 0 changes, 0 reopenings.
+    raw = _raw(
+        number=["INC1"] * 7 + ["INC2"],
+        ci=["wms"] * 8,
+        priority=["SEV2"] * 8,
+        opened=["2026-03-02 08:00"] * 7 + ["2026-03-02 09:00"],
+        state=["New", "Active", "Active", "Resolved", "Reopened", "Active", "Resolved", "New"],
+        team=["A", "A", "B", None, None, "C", "C", "A"],
+        updated=["2026-03-02 08:00", "2026-03-02 08:20", "2026-03-02 09:00", "2026-03-02 10:00",
+                 "2026-03-02 11:00", "2026-03-02 11:30", "2026-03-02 12:00", "2026-03-02 09:00"],
+    )  # fmt: skip
+    spec = SourceSpec.model_validate(
+        {
+            "path": "audit.csv",
+            "rename": {"number": "incident_id", "ci": "service", "priority": "severity", "opened": "opened_at"},
+            "collapse": {
+                "key": "incident_id",
+                "order_by": "updated",
+                "columns": {
+                    "opened_at": "first",
+                    "acknowledged_at": {"first_time": {"column": "state", "in": ["Active", "In Progress"]}},
+                    "resolved_at": {"last_time": {"column": "state", "in": ["Resolved"]}},
+                    "reassignment_count": {"changes": "team"},
+                    "reopen_count": {"entries": {"column": "state", "in": ["Reopened"]}},
+                },
+            },
+        }
+    )
+    frame = map_to_contract(raw, spec, contract("incidents"), "audit.csv").frame.set_index("incident_id")
+    utc = lambda t: pd.Timestamp(t, tz="UTC")  # noqa: E731
+    assert frame.loc["INC1", "acknowledged_at"] == utc("2026-03-02 08:20")
+    assert frame.loc["INC1", "resolved_at"] == utc("2026-03-02 12:00")
+    assert (frame.loc["INC1", "reassignment_count"], frame.loc["INC1", "reopen_count"]) == (2, 1)
+    assert pd.isna(frame.loc["INC2", "acknowledged_at"]) and pd.isna(frame.loc["INC2", "resolved_at"])
+    assert (frame.loc["INC2", "reassignment_count"], frame.loc["INC2", "reopen_count"]) == (0, 0)
+    assert "state" not in frame.columns and "team" not in frame.columns
+
+
+def test_then_by_breaks_ties_in_the_update_time() -> None:
+    # Two updates in the same second: the file has them in the wrong order; `then_by` (a sequence) puts SEV1 last.
+    raw = _raw(
+        number=["INC1", "INC1"], ci=["wms", "wms"], priority=["SEV1", "SEV3"], opened=["2026-03-02 08:00"] * 2,
+        updated=["2026-03-02 09:00", "2026-03-02 09:00"], seq=["2", "1"],
+    )  # fmt: skip
+    collapse = {"key": "incident_id", "order_by": "updated"}
+    rename = {"number": "incident_id", "ci": "service", "priority": "severity", "opened": "opened_at"}
+    by_line = map_to_contract(raw, SourceSpec(path="a", rename=rename, collapse=collapse), contract("incidents"), "a")
+    by_seq = map_to_contract(
+        raw, SourceSpec(path="a", rename=rename, collapse={**collapse, "then_by": "seq"}), contract("incidents"), "a"
+    )
+    assert by_line.frame["severity"].tolist() == ["SEV3"] and by_seq.frame["severity"].tolist() == ["SEV1"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ({"derive": {"opened_at": {"copy": "opend"}}}, "derive.opened_at: column 'opend' is not in the source"),
+        ({"derive": {"opened": {"constant": "x"}}}, "derive: 'opened' is not a column of the incidents contract"),
+        ({"single_timestamp": {"column": "opened"}}, "single_timestamp: only an event log (process_events) has one"),
+        (
+            {"collapse": {"key": "incident_id", "order_by": "opened",
+                          "columns": {"acknowledged_at": {"first_time": {"column": "status", "in": ["Active"]}}}}},
+            "collapse.columns.acknowledged_at: column 'status' is not in the source after renaming",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_mapping_key_is_one_line(spec: dict, needle: str) -> None:
+    raw = _raw(number=["INC1"], ci=["wms"], priority=["SEV1"], opened=["2026-03-02 08:00"])
+    rename = {"number": "incident_id", "ci": "service", "priority": "severity", "opened": "opened_at"}
+    if "derive" in spec and "opened_at" in spec["derive"]:
+        rename.pop("opened")
+    with pytest.raises(DataSourceError) as caught:
+        map_to_contract(
+            raw, SourceSpec.model_validate({"path": "i.csv", "rename": rename, **spec}), contract("incidents"), "i.csv"
+        )
+    assert needle in str(caught.value) and "\n" not in str(caught.value)
