@@ -37,7 +37,7 @@ LATER_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "incidents": {
         "acknowledged_at": ("acknowledged_at",),
         "mitigated_at": ("mitigated_at",),
-        "resolved_at": ("resolved_at", "postmortem_due_at"),
+        "resolved_at": ("resolved_at", "postmortem_due_at", "sla_met"),
         "postmortem_completed_at": ("postmortem_completed_at",),
     },
     "vendor_deliveries": {

@@ -300,6 +300,12 @@ def incidents_table(
     def stamp(values: np.ndarray) -> pa.Array:
         return clock_text(values, values >= 0, offset=False)
 
+    # Each real ticket's resolution SLA by priority (SEV1 4 h .. SEV4 5 days) and the tool's verdict once resolved:
+    # derived, not drawn, so the other random draws of the sample stay as they were.
+    target = np.array([SLA_HOURS[SEVERITIES[s]] for s in frame["severity"]]) * HOUR
+    sla_due = np.where(real.to_numpy(), opened_s + target, -1)
+    made = np.where(~real.to_numpy() | (resolved < 0), None, np.where(resolved <= sla_due, "true", "false"))
+
     service_names = [SERVICES[i].name for i in frame["service"]]
     state = np.where(resolved >= 0, "Resolved", np.where(frame["acknowledged"] >= 0, "In Progress", "New"))
     table = pa.table(
@@ -324,9 +330,15 @@ def incidents_table(
             "u_postmortem_due": pa.nulls(n, type=pa.string()),
             "u_postmortem_completed": stamp(completed).cast(pa.string()),
             "u_kind": [KIND_LABEL[k] for k in frame["kind"]],
+            "u_sla_due": stamp(sla_due).cast(pa.string()),
+            "made_sla": pa.array(made.tolist(), type=pa.string()),
         }
     )
     return table, outages
+
+
+SLA_HOURS = {"SEV1": 4, "SEV2": 8, "SEV3": 24, "SEV4": 120}
+"""The sample ITSM tool's resolution SLA per priority, in hours."""
 
 
 def incident_source(ext: str) -> dict[str, Any]:
@@ -351,6 +363,9 @@ def incident_source(ext: str) -> dict[str, Any]:
             "u_postmortem_due": "postmortem_due_at",
             "u_postmortem_completed": "postmortem_completed_at",
             "u_kind": "kind",
+            "category": "category",
+            "u_sla_due": "sla_due_at",
+            "made_sla": "sla_met",
         },
         "values": {
             "severity": {label: sev for sev, label in PRIORITY.items()},

@@ -64,14 +64,14 @@ def compute_week(
     frame = data.frame
     if parallel:
         incidents_run = compute_incidents_task.submit(frame("incidents"), frame("services"), period)
-        sla_run = compute_sla_task.submit(frame("sla_events"), period, frame("services"))
+        sla_run = compute_sla_task.submit(frame("sla_events"), period, frame("services"), frame("incidents"))
         vendors_run = compute_vendors_task.submit(frame("vendors"), frame("vendor_deliveries"), period)
         projects_run = compute_projects_task.submit(frame("projects"), frame("project_tasks"), period)
         incidents, sla, vendors = incidents_run.result(), sla_run.result(), vendors_run.result()
         projects = projects_run.result()
     else:
         incidents = compute_incidents_task(frame("incidents"), frame("services"), period)
-        sla = compute_sla_task(frame("sla_events"), period, frame("services"))
+        sla = compute_sla_task(frame("sla_events"), period, frame("services"), frame("incidents"))
         vendors = compute_vendors_task(frame("vendors"), frame("vendor_deliveries"), period)
         projects = compute_projects_task(frame("projects"), frame("project_tasks"), period)
     # Process mining, the largest in memory, runs once the others are done and their working sets are given back, so

@@ -16,6 +16,7 @@ from opsflow.coverage import first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
 from opsflow.tasking import compute_task
+from tasks.service_levels.tickets import TicketAtRisk, TicketSlaRow, compute_ticket_sla
 
 TREND_WEEKS = 12
 BUDGET_DAYS = 30
@@ -116,6 +117,12 @@ class SlaSection(Section):
         default_factory=list, description="30-day error budget and 7-day burn rate per category and service."
     )
     trend: list[TrendRow] = Field(default_factory=list, description="Weekly compliance per category, 12 weeks.")
+    tickets: list[TicketSlaRow] = Field(
+        default_factory=list, description="Ticket SLA compliance per priority and category (incidents' own SLAs)."
+    )
+    tickets_at_risk: list[TicketAtRisk] = Field(
+        default_factory=list, description="Open tickets whose SLA falls due within hours of the period's end."
+    )
 
 
 DEFINITIONS: dict[str, str] = {
@@ -309,7 +316,36 @@ def _budget_row(
     )
 
 
-def compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.DataFrame | None = None) -> SlaSection:
+def compute_sla(
+    sla_events: pd.DataFrame | None,
+    period: Period,
+    services: pd.DataFrame | None = None,
+    incidents: pd.DataFrame | None = None,
+) -> SlaSection:
+    """SLA compliance for the week ending as_of, the 30-day error budgets and the 12-week trend; with `incidents`,
+    the tickets' own SLAs beside them (tasks/service_levels/tickets.py)."""
+    section = _compute_sla(sla_events, period, services)
+    tickets = compute_ticket_sla(incidents, period)
+    if tickets.rows:
+        section.tickets, section.tickets_at_risk = tickets.rows, tickets.at_risk
+        section.headlines = [*section.headlines, *tickets.headlines]
+        section.actions = [*section.actions, *tickets.actions]
+        section.definitions = {**section.definitions, **TICKET_DEFINITIONS}
+        section.available = True
+    return section
+
+
+TICKET_DEFINITIONS = {
+    "ticket SLA": (
+        "A ticket's own resolution SLA from the ITSM tool: met when resolved at or before sla_due_at, missed when "
+        "resolved after it or still open when it passed; without a due time, the tool's sla_met of a ticket resolved "
+        "before the period's end. Counted in the period it was resolved in, or (open) the one its due time passed in."
+    ),
+    "ticket at risk": "An open ticket whose sla_due_at falls within 4 hours after the period's end.",
+}
+
+
+def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.DataFrame | None = None) -> SlaSection:
     """SLA compliance for the week ending as_of, the 30-day error budgets and the 12-week trend."""
     if sla_events is None:
         return SlaSection(available=False, note="The sla_events dataset is not configured.", definitions=DEFINITIONS)
