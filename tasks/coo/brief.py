@@ -47,6 +47,7 @@ DAY_GROUPS: tuple[DayGroup, ...] = (
     DayGroup("open_incident", "open critical incidents", frozenset({"open_major_incident"}), None),
     DayGroup("postmortem", "overdue postmortems", frozenset({"postmortem_overdue"}), None),
     DayGroup("sla_budget", "SLAs breached or about to be", frozenset({"sla_breached", "sla_breach_imminent"}), None),
+    DayGroup("ticket_sla", "tickets about to miss their SLA", frozenset({"ticket_sla_at_risk"}), None),
     DayGroup("vendor_deadline", "vendor deadlines", frozenset({"contract_notice"}), 14),
     DayGroup("vendor_issue", "vendor critical issues", frozenset({"vendor_critical"}), None),
     DayGroup("mitigation", "overdue mitigations", frozenset({"mitigation_overdue"}), None),

@@ -35,6 +35,8 @@ def test_cutoff_is_0730_local_time() -> None:
 def test_day_groups_and_their_windows() -> None:
     assert day_group(_a("open_major_incident", "incident I1"), DAY) is not None
     assert day_group(_a("risk_rerate", "risk R1"), DAY) is None, "re-rating a risk is not today's work"
+    # A ticket about to miss its own SLA is today's work.
+    assert day_group(_a("ticket_sla_at_risk", "incident T5"), DAY) is not None
     # Contract notices count within 14 days (25 March), milestones within 7 (18 March).
     assert day_group(_a("contract_notice", "vendor V1", due=date(2026, 3, 25)), DAY) is not None
     assert day_group(_a("contract_notice", "vendor V1", due=date(2026, 3, 26)), DAY) is None
