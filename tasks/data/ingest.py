@@ -1106,8 +1106,11 @@ def _parse_times(text: pd.Series, formats: list[str], timezone: str | None) -> p
                 else:
                     result.loc[got.index] = got
                 naive = naive[~ok]
-        if len(aware):
-            parsed = _to_datetime(aware, fmt, utc=True)
+        # A value with an offset keeps it, with or without a date_format that spells the offset out.
+        for with_offset in (fmt, fmt + "%z", fmt + " %z") if "%z" not in fmt and fmt != _ISO else (fmt,):
+            if not len(aware):
+                break
+            parsed = _to_datetime(aware, with_offset, utc=True)
             ok = parsed.notna()
             if ok.any():
                 result.loc[parsed.index[ok]] = parsed[ok].astype(UTC_TIMES)

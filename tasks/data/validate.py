@@ -58,6 +58,7 @@ from great_expectations.validator.v1_validator import Validator as V1Validator
 
 from opsflow.config import WorkspaceConfig
 from opsflow.contract import DATASETS, ColumnSpec, ColumnType, DatasetContract, load_contracts
+from opsflow.coverage import EVENT_COLUMNS
 from opsflow.datasets import (
     REASON,
     ROW,
@@ -141,6 +142,14 @@ def _meta(rule: str, column: str, **extra: Any) -> dict[str, Any]:
     return {"rule": rule, "column": column, **extra}
 
 
+FUTURE_GRACE = pd.Timedelta(days=1)
+
+
+def future_limit() -> pd.Timestamp:
+    """The latest time an event may carry: now plus a day's grace (clocks and time zones of the exporting system)."""
+    return pd.Timestamp.now(tz="UTC").floor("min") + FUTURE_GRACE
+
+
 def build_suite(contract: DatasetContract, reference_values: dict[str, pd.Series]) -> gx.ExpectationSuite:
     """One Great Expectations suite with every check the contract states for the dataset.
 
@@ -190,6 +199,16 @@ def build_suite(contract: DatasetContract, reference_values: dict[str, pd.Series
                     strict_min=spec.exclusive_min,
                     meta=_meta("range", col),
                     description=f"{col} is in {_range_text(spec)}",
+                )
+            )
+        if spec.type == "datetime" and col in EVENT_COLUMNS.get(contract.name, ()):
+            # Something that happened cannot have happened after the export was read (a day's grace for clocks).
+            exps.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=col,
+                    max_value=future_limit().to_pydatetime(),
+                    meta=_meta("future", col),
+                    description=f"{col} is not in the future",
                 )
             )
         for rule, other in (("not_before", spec.not_before), ("not_below", spec.not_below)):
@@ -367,6 +386,10 @@ def _explain(
         vals = _texts(frame[col], idx, ctype)
         allowed = ", ".join(spec.allowed or []) if spec else ""
         q.add(idx, (f"{col}: {v} is not one of {allowed}" for v in vals), f"{col}: not allowed")
+    elif rule == "future":
+        vals = _texts(frame[col], idx, ctype)
+        limit = future_limit().strftime("%Y-%m-%d %H:%M")
+        q.add(idx, (f"{col}: {v} is in the future (after {limit} UTC)" for v in vals), f"{col}: in the future")
     elif rule == "range":
         assert spec is not None
         vals = _texts(frame[col], idx, ctype)

@@ -683,3 +683,27 @@ def test_a_bad_mapping_key_is_one_line(spec: dict, needle: str) -> None:
             raw, SourceSpec.model_validate({"path": "i.csv", "rename": rename, **spec}), contract("incidents"), "i.csv"
         )
     assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_offsets_are_kept_when_a_date_format_is_set() -> None:
+    # date_format without an offset; values with Z, +02:00 (with and without a space) and none (local Berlin time).
+    raw = _raw(
+        number=["I1", "I2", "I3", "I4"], ci=["s"] * 4, priority=["SEV3"] * 4,
+        opened=["02/03/2026 10:00Z", "02/03/2026 10:00+02:00", "02/03/2026 10:00 +0200", "02/03/2026 10:00"],
+    )  # fmt: skip
+    spec = SourceSpec(
+        path="i.csv",
+        rename={"number": "incident_id", "ci": "service", "priority": "severity", "opened": "opened_at"},
+        date_format="%d/%m/%Y %H:%M",
+        timezone="Europe/Berlin",
+    )
+    loaded = map_to_contract(raw, spec, contract("incidents"), "i.csv")
+    assert len(loaded.rejected) == 0, loaded.rejected[REASON].tolist()
+    utc = lambda t: pd.Timestamp(t, tz="UTC")  # noqa: E731
+    # 10:00Z; 10:00+02:00 = 08:00Z (twice); 10:00 in Berlin (CET, +01:00) = 09:00Z.
+    assert loaded.frame["opened_at"].tolist() == [
+        utc("2026-03-02 10:00"),
+        utc("2026-03-02 08:00"),
+        utc("2026-03-02 08:00"),
+        utc("2026-03-02 09:00"),
+    ]

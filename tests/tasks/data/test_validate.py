@@ -336,3 +336,28 @@ def test_services_are_validated_after_the_vendors_they_reference() -> None:
     assert data.datasets["services"].quarantine[REASON].tolist() == [
         "vendor_ids: 'V7' is not a known vendors.vendor_id"
     ]
+
+
+def test_an_event_dated_in_the_future_is_quarantined_with_its_reason() -> None:
+    from opsflow.config import SourceSpec
+    from tasks.data.ingest import map_to_contract
+    from tasks.data.validate import future_limit
+
+    # An incident opened in 2031 cannot have happened yet: its row goes to quarantine, the other is used; a row
+    # within the day's grace (clock skew of the exporting system) is kept. rows in 3 = used 2 + quarantined 1.
+    soon = (future_limit() - pd.Timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    raw = pd.DataFrame(
+        {
+            "incident_id": ["I1", "I2", "I3"],
+            "service": ["s", "s", "s"],
+            "severity": ["SEV3", "SEV3", "SEV3"],
+            "opened_at": ["2026-03-02 10:00", "2031-01-01 10:00", soon],
+        }
+    ).astype("string")
+    raw[ROW] = [2, 3, 4]
+    loaded = map_to_contract(raw, SourceSpec(path="i.csv"), contract("incidents"), "i.csv")
+    validated = validate_dataset(loaded, contract("incidents"), {}, 0.9)
+    assert (validated.quality.rows_in, validated.quality.rows_used, validated.quality.rows_quarantined) == (3, 2, 1)
+    (reason,) = validated.quarantine[REASON].tolist()
+    assert reason.startswith("opened_at: 2031-01-01 10:00 is in the future (after ")
+    assert validated.quarantine[ROW].tolist() == [3]
