@@ -151,6 +151,49 @@ class SingleTimestamp(BaseModel):
     end: Literal["own_time", "next_start"] = Field("own_time", description="Where an event ends.")
 
 
+PRESETS_DIR = Path(__file__).parent / "presets"
+"""Mappings for the exports users have (ServiceNow, Jira Service Management, PagerDuty), one YAML file each."""
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yml"))
+
+
+def apply_preset(dataset: str, spec: dict[str, object]) -> dict[str, object]:
+    """A source's mapping with its `preset` filled in: the preset gives rename, values, date formats and collapse,
+    and every key the source gives itself wins (a rename to the same contract column replaces the preset's)."""
+    name = spec.get("preset")
+    if name is None:
+        return spec
+    if name not in preset_names():
+        raise ValueError(f"preset {name!r} is not known (presets: {', '.join(preset_names())})")
+    preset = yaml.safe_load((PRESETS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+    if preset.pop("dataset") != dataset:
+        raise ValueError(f"preset {name!r} maps the incidents dataset, not {dataset}")
+    merged: dict[str, object] = {**preset, **{k: v for k, v in spec.items() if k != "preset"}}
+    own_rename = spec.get("rename") or {}
+    if isinstance(own_rename, dict):
+        targets = set(own_rename.values())
+        kept = {k: v for k, v in preset.get("rename", {}).items() if v not in targets and k not in own_rename}
+        merged["rename"] = {**kept, **own_rename}
+    for key in ("values", "defaults", "date_formats", "derive"):
+        own = spec.get(key)
+        if isinstance(own, dict) and key in preset:
+            merged[key] = {**preset[key], **own}
+    own_values = spec.get("values")
+    if isinstance(own_values, dict) and "values" in preset:
+        # Per column, the source's value map adds to (and overrides entries of) the preset's.
+        merged["values"] = {
+            column: {**preset["values"].get(column, {}), **(own_values.get(column) or {})}
+            for column in {**preset["values"], **own_values}
+        }
+    own_collapse = spec.get("collapse")
+    if isinstance(own_collapse, dict) and "collapse" in preset:
+        columns = {**preset["collapse"].get("columns", {}), **own_collapse.get("columns", {})}
+        merged["collapse"] = {**preset["collapse"], **own_collapse, "columns": columns}
+    return merged
+
+
 class SourceSpec(BaseModel):
     """Where one dataset comes from and how its columns and values map onto the contract."""
 
@@ -339,6 +382,13 @@ class WorkspaceConfig(BaseModel):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _apply_presets(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        return {name: apply_preset(name, spec) if isinstance(spec, dict) else spec for name, spec in value.items()}
 
     @model_validator(mode="after")
     def _mark_sample(self) -> WorkspaceConfig:

@@ -304,7 +304,8 @@ def incidents_table(
     # derived, not drawn, so the other random draws of the sample stay as they were.
     target = np.array([SLA_HOURS[SEVERITIES[s]] for s in frame["severity"]]) * HOUR
     sla_due = np.where(real.to_numpy(), opened_s + target, -1)
-    made = np.where(~real.to_numpy() | (resolved < 0), None, np.where(resolved <= sla_due, "true", "false"))
+    verdict = np.where(resolved <= sla_due, "true", "false").astype(object)
+    made = np.where(~real.to_numpy() | (resolved < 0), np.full(len(verdict), None, dtype=object), verdict)
 
     service_names = [SERVICES[i].name for i in frame["service"]]
     state = np.where(resolved >= 0, "Resolved", np.where(frame["acknowledged"] >= 0, "In Progress", "New"))
