@@ -115,7 +115,7 @@ def sample(
 
 def _quality_table(data: Any, load_errors: dict[str, str]) -> list[str]:
     """The summary table `opsflow validate` prints: one line per dataset."""
-    header = ("dataset", "rows in", "used", "quarantined", "share", "status")
+    header = ("dataset", "source rows", "rows in", "used", "quarantined", "share", "status")
     rows: list[tuple[str, ...]] = []
     for name, ds in data.datasets.items():
         q = ds.quality
@@ -123,6 +123,7 @@ def _quality_table(data: Any, load_errors: dict[str, str]) -> list[str]:
         rows.append(
             (
                 name,
+                f"{q.rows_read if q.rows_read is not None else q.rows_in:,}",
                 f"{q.rows_in:,}",
                 f"{q.rows_used:,}",
                 f"{q.rows_quarantined:,}",
@@ -131,11 +132,11 @@ def _quality_table(data: Any, load_errors: dict[str, str]) -> list[str]:
             )
         )
     for name in sorted(load_errors):
-        rows.append((name, "-", "-", "-", "-", "NOT READ"))
+        rows.append((name, "-", "-", "-", "-", "-", "NOT READ"))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for r in [header, *rows]:
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:5], widths[1:5], strict=True)] + [r[5]]
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:6], widths[1:6], strict=True)] + [r[6]]
         lines.append("  ".join(cells).rstrip())
     return lines
 

@@ -31,6 +31,8 @@ class LoadedDataset:
     frame: pd.DataFrame
     rejected: pd.DataFrame
     rows_in: int
+    rows_read: int | None = None
+    """Rows read from the source when `collapse` merged them into fewer records (rows_in counts the records)."""
     source_rows: pd.DataFrame | None = None
     """An audit-log export's table as read (`collapse` sources only): a point-in-time replay maps it again instead
     of reading the file a second time."""
@@ -60,6 +62,7 @@ class DatasetQuality:
     reasons: dict[str, int] = field(default_factory=dict)
     expectations: list[ExpectationOutcome] = field(default_factory=list)
     quarantine_path: str | None = None
+    rows_read: int | None = None  # source rows before an audit log's collapse (rows_in counts the tickets)
 
     @property
     def quarantined_share(self) -> float:

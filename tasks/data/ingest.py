@@ -648,6 +648,7 @@ def map_to_contract(
         frame=good.reset_index(drop=True),
         rejected=rejected.reset_index(drop=True),
         rows_in=len(text),
+        rows_read=len(raw) if spec.collapse is not None else None,
     )
 
 

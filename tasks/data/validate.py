@@ -599,6 +599,7 @@ def validate_dataset(
         name=contract.name,
         source=loaded.source,
         rows_in=loaded.rows_in,
+        rows_read=loaded.rows_read,
         rows_used=len(used),
         rows_quarantined=len(quarantine),
         threshold=threshold,

@@ -135,7 +135,7 @@ def test_servicenow_audit_log_collapses_to_one_row_per_ticket(tmp_path: Path) ->
     frame = loaded.frame.set_index("incident_id")
 
     assert loaded.rejected.empty
-    assert loaded.rows_in == 3  # 6 audit rows, 3 tickets
+    assert (loaded.rows_read, loaded.rows_in) == (6, 3)  # 6 audit rows read, 3 tickets after the collapse
     assert list(frame.index) == ["INC0010001", "INC0010002", "INC0010003"]  # in order of their last update row
     # ROW is the line of each ticket's last update: INC1 line 5, INC2 line 6, INC3 line 7 (header = line 1).
     assert frame[ROW].tolist() == [5, 6, 7]
