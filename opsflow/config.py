@@ -7,7 +7,7 @@ import re
 import zoneinfo
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -170,7 +170,7 @@ def apply_preset(dataset: str, spec: dict[str, object]) -> dict[str, object]:
     preset = yaml.safe_load((PRESETS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
     if preset.pop("dataset") != dataset:
         raise ValueError(f"preset {name!r} maps the incidents dataset, not {dataset}")
-    merged: dict[str, object] = {**preset, **{k: v for k, v in spec.items() if k != "preset"}}
+    merged: dict[str, object] = {**preset, **spec}
     own_rename = spec.get("rename") or {}
     if isinstance(own_rename, dict):
         targets = set(own_rename.values())
@@ -200,6 +200,9 @@ class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["csv", "parquet", "excel", "sql"] = "csv"
+    preset: str | None = Field(
+        None, description="A mapping for a known export (opsflow/presets: servicenow-incident, jira-sm-issues, ...)."
+    )
     path: str | None = Field(None, description="File path, relative to the workspace (csv, parquet, excel).")
     sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first sheet).")
     url: str | None = Field(None, description="SQLAlchemy URL (sql). `${ENV_VAR}` is expanded from the environment.")
@@ -429,6 +432,34 @@ def quote_cell(text: object, limit: int = 60) -> str:
     return quoted if len(quoted) <= limit else quoted[: limit - 4] + "...'"
 
 
+def allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys opsflow.yaml allows at `loc` (e.g. sources.incidents.collapse), by walking the models; [] when the
+    place is not a model's (a free mapping, a union)."""
+    import types
+    import typing
+
+    model: Any = WorkspaceConfig
+    expect_key = False
+    for part in loc:
+        if expect_key:  # a dict's key (a dataset name): the model is the dict's value type
+            expect_key = False
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return []
+        annotation = model.model_fields[str(part)].annotation
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0] if len(options) == 1 else None
+            origin = typing.get_origin(annotation)
+        if origin is dict:
+            annotation, expect_key = typing.get_args(annotation)[1], True
+        model = annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [info.alias or name for name, info in model.model_fields.items()]
+    return []
+
+
 def load_config(workspace: Path) -> WorkspaceConfig:
     """Read and check `opsflow.yaml` in the workspace."""
     path = workspace / CONFIG_FILE
@@ -454,7 +485,10 @@ def load_config(workspace: Path) -> WorkspaceConfig:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         # Pydantic prefixes a validator's own message with "Value error, "; the location already says what it is.
-        raise ConfigError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden" and (allowed := allowed_keys(first["loc"][:-1])):
+            message = f"not a known key (allowed here: {', '.join(allowed)})"
+        raise ConfigError(f"{path}: {loc}: {message}") from None
     for dataset, spec in config.sources.items():
         if spec.type != "sql":
             config.source_path(workspace, dataset)

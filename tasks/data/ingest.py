@@ -146,7 +146,57 @@ def _check_repeats(header: Sequence[str], spec: SourceSpec, dataset: str, shown:
             raise DataSourceError(f"{shown}: column '{base}' appears more than once in the header; rename one of them")
 
 
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive or an Excel workbook (.xlsx): for Excel set `type: excel`"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls): save it as .xlsx or CSV"),
+    (b"PAR1", "a Parquet file: set `type: parquet`"),
+    (b"%PDF", "a PDF document: export the data as CSV"),
+    (b"\x1f\x8b", "a gzip archive: unpack it first"),
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _check_text(data: bytes, spec: SourceSpec, dataset: str, shown: str) -> None:
+    """One line for a file that is not text in the declared encoding: a UTF-16 byte-order mark, or binary bytes (a
+    workbook, a Parquet or zip file under a .csv name)."""
+    head = data[:8192]
+    utf16 = spec.encoding.replace("-", "").replace("_", "").lower().startswith("utf16")
+    if head.startswith(_UTF16_BOMS):
+        if not utf16:
+            raise DataSourceError(
+                f"{shown}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); set `encoding: utf-16` "
+                f"under sources.{dataset}"
+            )
+        return
+    if utf16:
+        return
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            raise DataSourceError(f"{shown}: not a text file: it looks like {what}")
+    if b"\x00" in head:
+        raise DataSourceError(
+            f"{shown}: not a text file (it holds binary bytes); export the data as CSV, or set `type: excel` or "
+            "`type: parquet` for those formats"
+        )
+
+
+def _sniff_delimiter(text: str, spec: SourceSpec) -> str | None:
+    """The delimiter the first lines are split on, when it is not the configured one (csv.Sniffer)."""
+    sample = "\n".join(text[: 64 << 10].splitlines()[:20])
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return None
+    return found if found != spec.delimiter else None
+
+
+def _delimiter_hint(sep: str) -> str:
+    shown = "\\t" if sep == "\t" else sep
+    return f"the file looks '{shown}'-separated; set `delimiter: '{shown}'`"
+
+
 def _decode(data: bytes, spec: SourceSpec, dataset: str, shown: str) -> str:
+    _check_text(data, spec, dataset, shown)
     try:
         return data.decode(spec.encoding)
     except LookupError:
@@ -202,7 +252,9 @@ def _read_csv(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
     except pa.ArrowInvalid as exc:
         raise DataSourceError(f"{shown}: not a readable CSV ({_arrow_reason(exc)})") from None
     if ragged:
-        raise DataSourceError(_ragged_message(text, spec.delimiter, shown, ragged[0]))
+        other = _sniff_delimiter(text, spec)
+        hint = f"; {_delimiter_hint(other)}" if other else ""
+        raise DataSourceError(_ragged_message(text, spec.delimiter, shown, ragged[0]) + hint)
     names = _unique_header(table.column_names)
     _check_repeats(names, spec, dataset, shown)
     table = table.rename_columns(names)
@@ -247,7 +299,7 @@ def _csv_batches(path: Path, spec: SourceSpec, dataset: str) -> Iterable[pd.Data
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    if not content:
+    if not content or b"\x00" in head or head.startswith(_UTF16_BOMS):
         return None
     lines = newlines + (0 if last == b"\n" else 1)
     header_text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
@@ -429,6 +481,7 @@ def _read_excel(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
                 raise DataSourceError(f"{shown}: no sheet '{spec.sheet}' (sheets: {', '.join(sheets)})")
             sheet = book[spec.sheet]
         where = f"{shown} sheet '{sheet.title}'"
+        starts = _sheet_starts(book) if len(sheets) > 1 else ""
         found: list[tuple[int, tuple[object, ...]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             if any(not (v is None or (isinstance(v, str) and not v.strip())) for v in values):
@@ -454,7 +507,29 @@ def _read_excel(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
         for i, name in enumerate(header)
     }
     frame = pd.DataFrame(columns) if cells else pd.DataFrame({name: pd.Series([], dtype=TEXT) for name in header})
-    return _finish_raw(frame, np.asarray(rows, dtype=np.int64), where, header)
+    try:
+        raw = _finish_raw(frame, np.asarray(rows, dtype=np.int64), where, header)
+    except DataSourceError as exc:
+        if not starts:
+            raise
+        raise DataSourceError(f"{exc}; the workbook's sheets start with: {starts} (choose one with `sheet:`)") from None
+    # What each sheet starts with, for the message when the columns are not found (the data on another sheet).
+    raw.attrs["sheets"] = starts
+    return raw
+
+
+def _sheet_starts(book: Any) -> str:
+    """`Summary: 'Quarterly report'; Data: 'number', 'opened_at', ...`: each sheet's first filled row, shortened."""
+    parts = []
+    for name in book.sheetnames:
+        first: tuple[object, ...] = ()
+        for values in book[name].iter_rows(max_row=20, values_only=True):
+            if any(v is not None and str(v).strip() for v in values):
+                first = tuple(v for v in values if v is not None and str(v).strip())
+                break
+        cells = ", ".join(quote_cell(str(v), 24) for v in first[:4]) + (", ..." if len(first) > 4 else "")
+        parts.append(f"{name}: {cells or '(empty)'}")
+    return "; ".join(parts)
 
 
 def _expand_env(url: str, dataset: str) -> str:
@@ -590,7 +665,10 @@ def map_to_contract(
     fillable = {c for c in absent if c in spec.defaults or contract.columns[c].default is not None}
     missing = [c for c in contract.required_columns if c in absent and c not in fillable]
     if missing:
-        raise DataSourceError(_missing_columns_message(shown, missing, has, spec, contract))
+        message = _missing_columns_message(shown, missing, has, spec, contract, frame)
+        if raw.attrs.get("sheets"):
+            message += f"; the workbook's sheets start with: {raw.attrs['sheets']} (choose one with `sheet:`)"
+        raise DataSourceError(message)
     for name in spec.values:
         if name not in present and name not in fillable:
             raise DataSourceError(
@@ -670,14 +748,44 @@ def _closest(name: str, candidates: Sequence[str]) -> str:
     return f"did you mean {quote_cell(near[0], 40)}? " if near else ""
 
 
+def _fits(values: pd.Series, kind: str, spec: SourceSpec) -> bool:
+    """Whether a source column's values could feed a contract column of type `kind` (a sample of 50): a time column
+    only from values that read as times, a number only from numbers. A name alone never makes a suggestion."""
+    sample = values.dropna().astype(str).str.strip()
+    sample = sample[sample != ""].head(50)
+    if sample.empty:
+        return False
+    if kind in ("datetime", "date"):
+        if sample.str.contains(r"[-/:.]", regex=True).mean() < 0.8:
+            return False
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", dayfirst=spec.dayfirst)
+        return bool(parsed.notna().mean() >= 0.8)
+    if kind in ("number", "integer"):
+        return bool(pd.to_numeric(sample.str.replace(",", "."), errors="coerce").notna().mean() >= 0.8)
+    if kind == "boolean":
+        known = {v.lower() for v in (*spec.true_values, *spec.false_values)}
+        return bool(sample.str.lower().isin(known).mean() >= 0.8)
+    return True
+
+
 def _missing_columns_message(
-    shown: str, missing: list[str], has: list[str], spec: SourceSpec, contract: DatasetContract
+    shown: str,
+    missing: list[str],
+    has: list[str],
+    spec: SourceSpec,
+    contract: DatasetContract,
+    frame: pd.DataFrame | None = None,
 ) -> str:
     unmapped = [c for c in has if c not in spec.rename]
     suggestions = []
     for name in missing:
-        lowered = {c.lower().replace(" ", "_"): c for c in unmapped}
+        kind = contract.columns[name].type
+        typed = [c for c in unmapped if frame is None or c not in frame.columns or _fits(frame[c], kind, spec)]
+        lowered = {c.lower().replace(" ", "_"): c for c in typed}
         near = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.5)
+        if not near and kind != "string" and typed:
+            # No name is close, but a column whose values fit the type is a better start than none.
+            near = [typed[0].lower().replace(" ", "_")]
         suggestions.append(f"{quote_cell(lowered[near[0]], 40)}: {name}" if near else f"'<source column>': {name}")
     plural = "s" if len(missing) > 1 else ""
     if len(has) == 1:  # one wide column: the file is split on another character

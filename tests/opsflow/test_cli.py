@@ -189,6 +189,15 @@ def _config_workspace(tmp_path: Path, text: str) -> Path:
         ),
         ("sources:\n  risks: {path: ../../etc/passwd}\n", "sources.risks.path: '../../etc/passwd' is outside"),
         ("sources:\n  risks: {path: /etc/passwd}\n", "sources.risks.path: '/etc/passwd' is outside the workspace"),
+        # An unknown key lists the keys allowed where it stands.
+        (
+            "sources:\n  incidents: {path: i.csv, copy: {title: t}}\n",
+            "sources.incidents.copy: not a known key (allowed here: type, preset, path, sheet,",
+        ),
+        (
+            "sources:\n  incidents: {path: i.csv, collapse: {key: a, order_by: b, sort: c}}\n",
+            "sources.incidents.collapse.sort: not a known key (allowed here: key, order_by, keep, columns, then_by)",
+        ),
     ],
 )
 def test_validate_checks_the_whole_opsflow_yaml(text: str, needle: str, tmp_path: Path) -> None:
