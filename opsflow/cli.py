@@ -213,6 +213,31 @@ def validate(
     typer.echo("Data usable.")
 
 
+map_app = typer.Typer(help="Mappings from exports to the data contract.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
+
+
+@map_app.command("suggest")
+def map_suggest(
+    file: Annotated[Path, typer.Argument(help="The export to map (CSV, Excel .xlsx or Parquet).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="The contract dataset it holds (incidents, ...).")],
+    workspace: Annotated[
+        Path | None, typer.Option(help="Workspace folder the path in the mapping is written relative to.")
+    ] = None,
+) -> None:
+    """Print a starting opsflow.yaml source for FILE: columns whose values fit each contract column, the delimiter,
+    encoding and date format found, `values:` stubs, the time-zone question and what is still missing."""
+    from tasks.data.suggest import suggest_mapping
+
+    try:
+        if not file.is_file():
+            raise UserError(f"{file}: no such file")
+        text = suggest_mapping(file.resolve(), dataset, workspace.resolve() if workspace else None)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    typer.echo(text, nl=False)
+
+
 @app.command(context_settings={"help_option_names": []})
 def run(
     ctx: typer.Context,
