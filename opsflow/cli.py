@@ -207,7 +207,7 @@ def validate(
         typer.echo(line)
     for kind, path in written.items():
         typer.echo(f"Report ({kind}): {path}")
-    reasons = unusable_reasons(data, load_errors)
+    reasons = unusable_reasons(data, load_errors, shown_above=True)
     if reasons:
         _fail(f"data not usable: {len(reasons)} dataset(s) failed: " + "; ".join(reasons))
     typer.echo("Data usable.")

@@ -1405,7 +1405,8 @@ def _load_all(workspace: Path, config: WorkspaceConfig) -> tuple[dict[str, Loade
         try:
             loaded[name] = load_dataset(name, config.sources[name], workspace)
         except DataSourceError as exc:
-            log.warning("%s: %s", name, exc)
+            # The caller says it (validate prints it once, on its own line): logging it too would repeat it.
+            log.debug("%s: %s", name, exc)
             failed[name] = exc
     return loaded, failed
 

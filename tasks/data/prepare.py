@@ -41,9 +41,13 @@ class WorkspaceData:
         return unusable_reasons(self.data, self.load_errors)
 
 
-def unusable_reasons(data: OpsData, load_errors: dict[str, str]) -> list[str]:
-    """One line per dataset that could not be read or has more quarantined rows than its threshold allows."""
-    reasons = [f"{name}: could not be read ({error})" for name, error in sorted(load_errors.items())]
+def unusable_reasons(data: OpsData, load_errors: dict[str, str], shown_above: bool = False) -> list[str]:
+    """One line per dataset that could not be read or has more quarantined rows than its threshold allows
+    (`shown_above`: the read errors were printed already, so they are not repeated)."""
+    reasons = [
+        f"{name}: could not be read" + (" (see above)" if shown_above else f" ({error})")
+        for name, error in sorted(load_errors.items())
+    ]
     for name, ds in data.datasets.items():
         q = ds.quality
         if not q.usable:

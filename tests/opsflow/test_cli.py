@@ -410,3 +410,13 @@ def test_every_flow_with_a_required_parameter_runs_from_the_cli(sample_workspace
     (report,) = (ws / "reports" / "problem-solution-metrics").glob("2026-03-29-*/report.json")
     text = report.read_text(encoding="utf-8")
     assert challenge in text and "Head of Fulfilment" in text
+
+
+def test_validate_says_a_load_error_once(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "bad_inputs" / "typed_suggestion", ws)
+    result = runner.invoke(app, ["validate", "--workspace", str(ws)])
+    assert result.exit_code == 1
+    output = result.stdout + result.stderr
+    assert output.count("required column ended_at missing") == 1, output
+    assert _one_error_line(result.stderr, only=False).endswith("process_events: could not be read (see above)")
