@@ -776,7 +776,9 @@ def _missing_columns_message(
     contract: DatasetContract,
     frame: pd.DataFrame | None = None,
 ) -> str:
-    unmapped = [c for c in has if c not in spec.rename]
+    # A source column named like another contract column belongs to that one (vendor_ids is never service_id).
+    others = set(contract.columns)
+    unmapped = [c for c in has if c not in spec.rename and c.lower().replace(" ", "_") not in others]
     suggestions = []
     for name in missing:
         kind = contract.columns[name].type
@@ -893,6 +895,8 @@ def _history_columns(spec: SourceSpec, frame: pd.DataFrame, shown: str) -> list[
     ]
     if spec.collapse.then_by is not None:
         wanted.append(("collapse.then_by", spec.collapse.then_by))
+    # The key may be a source column the contract has no place for (a ticket number in an SLA log): kept to group by.
+    wanted.append(("collapse.key", spec.collapse.key))
     has = [c for c in frame.columns if c != ROW]
     for where, column in wanted:
         if column not in frame.columns:

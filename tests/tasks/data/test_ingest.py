@@ -707,3 +707,13 @@ def test_offsets_are_kept_when_a_date_format_is_set() -> None:
         utc("2026-03-02 08:00"),
         utc("2026-03-02 09:00"),
     ]
+
+
+def test_a_collapse_key_the_contract_has_no_place_for_groups_without_a_traceback() -> None:
+    # An SLA log keyed by a ticket number (no contract column): it crashed with KeyError 'number'. Now the number
+    # groups the rows and is dropped after: 3 rows read, 2 records, S1 as last updated (met false).
+    workspace = BAD_INPUTS / "collapse_key_not_in_contract"
+    config = load_config(workspace)
+    loaded = load_dataset("sla_events", config.sources["sla_events"], workspace)
+    assert (loaded.rows_read, loaded.rows_in, len(loaded.frame)) == (3, 2, 2)
+    assert loaded.frame["met"].tolist() == [False, True] and "number" not in loaded.frame.columns
