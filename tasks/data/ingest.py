@@ -777,12 +777,17 @@ def _missing_columns_message(
     frame: pd.DataFrame | None = None,
 ) -> str:
     # A source column named like another contract column belongs to that one (vendor_ids is never service_id).
-    others = set(contract.columns)
-    unmapped = [c for c in has if c not in spec.rename and c.lower().replace(" ", "_") not in others]
+    unmapped = [c for c in has if c not in spec.rename]
     suggestions = []
     for name in missing:
         kind = contract.columns[name].type
-        typed = [c for c in unmapped if frame is None or c not in frame.columns or _fits(frame[c], kind, spec)]
+        others = set(contract.columns) - {name}
+        typed = [
+            c
+            for c in unmapped
+            if c.lower().replace(" ", "_") not in others
+            and (frame is None or c not in frame.columns or _fits(frame[c], kind, spec))
+        ]
         lowered = {c.lower().replace(" ", "_"): c for c in typed}
         near = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.5)
         if not near and kind != "string" and typed:
