@@ -145,12 +145,20 @@ def _meta(rule: str, column: str, **extra: Any) -> dict[str, Any]:
 FUTURE_GRACE = pd.Timedelta(days=1)
 
 
+def _as_utc_instant(moment: object, tz: str) -> pd.Timestamp:
+    """A declared time (local in the workspace's zone when it has no offset) as UTC."""
+    stamp = pd.Timestamp(moment)  # type: ignore[arg-type]
+    return (stamp.tz_localize(tz) if stamp.tzinfo is None else stamp).tz_convert("UTC")
+
+
 def future_limit() -> pd.Timestamp:
     """The latest time an event may carry: now plus a day's grace (clocks and time zones of the exporting system)."""
     return pd.Timestamp.now(tz="UTC").floor("min") + FUTURE_GRACE
 
 
-def build_suite(contract: DatasetContract, reference_values: dict[str, pd.Series]) -> gx.ExpectationSuite:
+def build_suite(
+    contract: DatasetContract, reference_values: dict[str, pd.Series], observed_until: pd.Timestamp | None = None
+) -> gx.ExpectationSuite:
     """One Great Expectations suite with every check the contract states for the dataset.
 
     `reference_values` maps "dataset.column" to the values a reference may take; a reference whose key is absent is
@@ -202,13 +210,17 @@ def build_suite(contract: DatasetContract, reference_values: dict[str, pd.Series
                 )
             )
         if spec.type == "datetime" and col in EVENT_COLUMNS.get(contract.name, ()):
-            # Something that happened cannot have happened after the export was read (a day's grace for clocks).
+            # Something that happened cannot have happened after the export was read (a day's grace for clocks),
+            # nor after the time the source declares it was taken.
+            limit, rule = future_limit(), "future"
+            if observed_until is not None and observed_until < limit:
+                limit, rule = observed_until, "after_export"
             exps.append(
                 gxe.ExpectColumnValuesToBeBetween(
                     column=col,
-                    max_value=future_limit().to_pydatetime(),
-                    meta=_meta("future", col),
-                    description=f"{col} is not in the future",
+                    max_value=limit.to_pydatetime(),
+                    meta=_meta(rule, col, limit=limit.isoformat()),
+                    description=f"{col} is not after {limit.isoformat()}",
                 )
             )
         for rule, other in (("not_before", spec.not_before), ("not_below", spec.not_below)):
@@ -386,6 +398,14 @@ def _explain(
         vals = _texts(frame[col], idx, ctype)
         allowed = ", ".join(spec.allowed or []) if spec else ""
         q.add(idx, (f"{col}: {v} is not one of {allowed}" for v in vals), f"{col}: not allowed")
+    elif rule == "after_export":
+        vals = _texts(frame[col], idx, ctype)
+        limit = pd.Timestamp(meta["limit"]).strftime("%Y-%m-%d %H:%M")
+        q.add(
+            idx,
+            (f"{col}: {v} is after the export was taken (observed_until {limit} UTC)" for v in vals),
+            f"{col}: after observed_until",
+        )
     elif rule == "future":
         vals = _texts(frame[col], idx, ctype)
         limit = future_limit().strftime("%Y-%m-%d %H:%M")
@@ -479,8 +499,10 @@ def validate_dataset(
     reference_values: dict[str, pd.Series],
     threshold: float,
     release: bool = False,
+    observed_until: pd.Timestamp | None = None,
 ) -> ValidatedDataset:
-    """Run the dataset's suite and split the rows into the ones used and the ones quarantined, each with a reason.
+    """Run the dataset's suite and split the rows into the ones used and the ones quarantined, each with a reason
+    (`observed_until`: when the export was taken; an event after it is quarantined).
 
     With `release`, `loaded.frame` is emptied and the rows used are copied out of it a column at a time, so a large
     dataset is never held twice (the caller hands the loaded dataset over).
@@ -510,7 +532,7 @@ def validate_dataset(
                 split = reference_key(*(frame[c].reindex(split.index) for c in scope), split)
             items[col] = split.rename(f"{col}{ITEMS}")
 
-    suite = build_suite(contract, refs)
+    suite = build_suite(contract, refs, observed_until)
     source = _context().data_sources.add_pandas(f"opsflow_{contract.name}")
 
     main_exps: list[gxe.Expectation] = []
@@ -682,7 +704,11 @@ def validate_workspace(
                 )
             )
         dataset = loaded.pop(name) if release else loaded[name]
-        result = validate_dataset(dataset, contract, refs, config.quality.threshold(name), release=release)
+        until = config.sources[name].observed_until if name in config.sources else None
+        taken = None if until is None else _as_utc_instant(until, config.timezone)
+        result = validate_dataset(
+            dataset, contract, refs, config.quality.threshold(name), release=release, observed_until=taken
+        )
         del dataset
         result.quality.expectations.extend(notes)
         if quarantine_dir is not None:

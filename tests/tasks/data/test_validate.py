@@ -361,3 +361,30 @@ def test_an_event_dated_in_the_future_is_quarantined_with_its_reason() -> None:
     (reason,) = validated.quarantine[REASON].tolist()
     assert reason.startswith("opened_at: 2031-01-01 10:00 is in the future (after ")
     assert validated.quarantine[ROW].tolist() == [3]
+
+
+def test_an_event_after_the_declared_export_time_is_quarantined(tmp_path: Path) -> None:
+    import yaml
+
+    from opsflow.config import load_config
+    from tasks.data.ingest import load_workspace
+
+    # The export was taken 2026-03-04 06:00 Berlin time (05:00 UTC); an incident opened after it cannot be in it.
+    (tmp_path / "incidents.csv").write_text(
+        "incident_id,service,severity,opened_at\nI1,s,SEV3,2026-03-02 10:00\nI2,s,SEV3,2026-03-04 07:00\n",
+        encoding="utf-8",
+    )
+    config = {
+        "timezone": "Europe/Berlin",
+        "sources": {"incidents": {"path": "incidents.csv", "timezone": "Europe/Berlin",
+                                  "observed_until": "2026-03-04 06:00"}},
+    }  # fmt: skip
+    (tmp_path / "opsflow.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    cfg = load_config(tmp_path)
+    loaded, _ = load_workspace(tmp_path, cfg)
+    data = validate_workspace(loaded, cfg, None)
+    ds = data.datasets["incidents"]
+    assert (ds.quality.rows_in, ds.quality.rows_used, ds.quality.rows_quarantined) == (2, 1, 1)
+    assert ds.quarantine[REASON].tolist() == [
+        "opened_at: 2026-03-04 06:00 is after the export was taken (observed_until 2026-03-04 05:00 UTC)"
+    ]
