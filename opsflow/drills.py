@@ -141,7 +141,10 @@ class ChaosSpec(BaseModel):
     )
     detect_timeout_seconds: float = Field(30.0, gt=0, le=3600, description="Wait this long for the fault to show.")
     recover_timeout_seconds: float = Field(
-        300.0, gt=0, le=86_400, description="Give up waiting for the steady state after it (at most the RTO)."
+        300.0,
+        gt=0,
+        le=86_400,
+        description="Give up waiting for the steady state after it (set it to the service's RTO or less).",
     )
     poll_seconds: float = Field(0.25, gt=0, le=60, description="How often the hypothesis is checked.")
 
