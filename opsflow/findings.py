@@ -34,6 +34,12 @@ class Action(BaseModel):
     section: str = Field(description="The section that raised it (incidents, sla, vendors, ...).")
     due: date | None = None
     kind: str = Field("", description="Machine-readable rule name, e.g. 'open_sev1', 'vendor_flagged'.")
+    severity: str | None = Field(None, description="SEV1..SEV4 when the action is about an incident: SEV1 ranks first.")
+    impact: float | None = Field(
+        None,
+        description="Size of the consequence within the action's kind (hours open or overdue, incidents in a cluster, "
+        "burn rate, customers, money): larger ranks first.",
+    )
 
 
 class Headline(BaseModel):

@@ -53,8 +53,10 @@ _IMPORTANT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 DEFINITIONS: dict[str, str] = {
     "focus order": "Urgent first, then important, then on the radar. Inside a level by kind of work (urgent: active "
     "incidents, SLAs breached, SLA breaches imminent, vendor critical issues, compliance deadlines; important and on "
-    "the radar: improvements, vendor reviews, project milestones, reporting), then due date (undated last), then "
-    "source.",
+    "the radar: improvements, vendor reviews, project milestones, reporting), then by consequence: an incident's "
+    "severity (SEV1 first; work on an incident before other work of its kind, so an overdue SEV1/SEV2 postmortem "
+    "comes before vendor paperwork), then the size of the impact (hours open or overdue, incidents in a cluster, "
+    "an SLA's burn rate: larger first), then due date (undated last); the record id only breaks exact ties.",
     "duplicates": "Actions with the same kind and source are listed once, at their most urgent level.",
     "focus limit": "At most the first N items of each level are listed; the rest are counted by the section that "
     "lists them in full.",
@@ -76,12 +78,19 @@ def category(action: Action) -> str:
     return "other" if action.urgency == Urgency.URGENT else "improvement"
 
 
-def _order(action: Action) -> tuple[int, int, int, date, str, str]:
+SEVERITY_RANK = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
+
+
+def _order(action: Action) -> tuple[int, int, int, float, int, date, str, str]:
+    """Rank by consequence: level, kind of work, then incident severity (SEV1 first, incident work before other
+    work of its kind), then size of impact (larger first), then due date; the record id only breaks exact ties."""
     level = LEVELS.index(action.urgency)
     cats = URGENT_CATEGORIES if action.urgency == Urgency.URGENT else IMPORTANT_CATEGORIES
     cat = category(action)
     rank = cats.index(cat) if cat in cats else len(cats)
-    return (level, rank, int(action.due is None), action.due or date.max, action.source, action.text)
+    severity = SEVERITY_RANK.get(action.severity or "", len(SEVERITY_RANK))
+    impact = -(action.impact or 0.0)
+    return (level, rank, severity, impact, int(action.due is None), action.due or date.max, action.source, action.text)
 
 
 def _count(n: int, cat: str) -> str:

@@ -741,6 +741,8 @@ def _actions(
             source=f"incident {r.incident_id}",
             section="incidents",
             kind="open_major_incident",
+            severity=r.severity,
+            impact=r.age_hours,
         )
         for r in open_major
     ]
@@ -757,6 +759,8 @@ def _actions(
             section="incidents",
             due=r.due_at.date(),
             kind="postmortem_overdue",
+            severity=r.severity,
+            impact=r.overdue_hours,
         )
         for r in overdue
     ]
@@ -786,6 +790,7 @@ def _actions(
                 source=f"incident {latest}",
                 section="incidents",
                 kind=kind,
+                impact=float(c.incidents),
             )
         )
     return actions

@@ -575,6 +575,8 @@ def _breach_action(b: ErrorBudgetRow) -> Action:
         section="sla",
         due=date.fromisoformat(b.runs_out) if b.runs_out_in_days is not None else None,
         kind=kind,
+        # A breached SLO that is still burning comes before one that stopped: the burn rate is its impact.
+        impact=b.burn_rate,
     )
 
 

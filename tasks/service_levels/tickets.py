@@ -140,6 +140,7 @@ def compute_ticket_sla(
                     source=f"incident {item.incident_id}",
                     section="sla",
                     kind="ticket_sla_at_risk",
+                    severity=item.severity,
                 )
             )
     return found

@@ -135,3 +135,30 @@ def test_category_from_kind_or_section() -> None:
     assert category(act("incidents", "problem_management", "service S1", IM)) == "improvement"
     assert category(act("risks", "risk_rerate", "risk R1", U)) == "other"  # urgent but no known kind: after them
     assert category(act("x", "reporting", "y", IM)) == "reporting"
+
+
+def test_rank_by_consequence_not_by_record_id() -> None:
+    week = Period(date(2026, 3, 8))
+
+    def act(kind: str, source: str, section: str, urgency: Urgency = Urgency.URGENT, **kw: object) -> Action:
+        return Action(text=f"{kind} {source}", urgency=urgency, source=source, section=section, kind=kind, **kw)
+
+    actions = [
+        # Open majors: the SEV2 has the lower id and is older, but a SEV1 comes first.
+        act("open_major_incident", "incident A-1", "incidents", severity="SEV2", impact=90.0),
+        act("open_major_incident", "incident Z-9", "incidents", severity="SEV1", impact=2.0),
+        # Breached SLOs: the one still burning (3.5x) before the one that stopped (0x), whatever their ids.
+        act("sla_breached", "sla a/stopped", "sla", impact=0.0),
+        act("sla_breached", "sla z/burning", "sla", impact=3.5),
+        # Compliance work: an overdue SEV2 postmortem before vendor paperwork due earlier.
+        act("contract_notice", "vendor V1", "vendors", due=date(2026, 3, 1)),
+        act("postmortem_overdue", "incident P-7", "incidents", severity="SEV2", impact=30.0, due=date(2026, 3, 5)),
+        # Repeat clusters: the 650-incident cluster before the 4-incident one (ids would say otherwise).
+        act("repeat_problem_management", "incident C-1", "incidents", Urgency.IMPORTANT, impact=4.0),
+        act("repeat_problem_management", "incident C-9", "incidents", Urgency.IMPORTANT, impact=650.0),
+    ]
+    focus = build_focus([Section(name="mixed", title="Mixed", actions=actions)], week)
+    assert [i.source for i in focus.urgent] == [
+        "incident Z-9", "incident A-1", "sla z/burning", "sla a/stopped", "incident P-7", "vendor V1",
+    ]  # fmt: skip
+    assert [i.source for i in focus.important] == ["incident C-9", "incident C-1"]
