@@ -80,7 +80,7 @@ def test_validate_prints_the_summary_and_writes_report_and_quarantine(sample_wor
     result = runner.invoke(app, ["validate", "--workspace", str(ws)])
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["dataset", "rows", "in", "used", "quarantined", "share", "status"]
+    assert header.split() == ["dataset", "source", "rows", "rows", "in", "used", "quarantined", "share", "status"]
     assert any(row.startswith("incidents ") and row.endswith("ok") for row in rows)
     assert "Data usable." in result.stdout
     assert any((ws / "reports" / "data-quality").iterdir())
