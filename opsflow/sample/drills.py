@@ -35,6 +35,12 @@ def _target_action(name: str, func: str) -> dict[str, Any]:
     }
 
 
+def _health_hypothesis(title: str, probe: str) -> dict[str, Any]:
+    """A Chaos Toolkit steady-state hypothesis: the local target's health endpoint answers 200."""
+    health = {"type": "http", "url": "${opsflow_target_url}/health", "timeout": 2}
+    return {"title": title, "probes": [{"type": "probe", "name": probe, "tolerance": 200, "provider": health}]}
+
+
 SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
     "paybridge-outage": {
         "id": "paybridge-outage",
@@ -96,17 +102,7 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
                 "title": "The WMS answers again after hall B loses power",
                 "description": "Stop the WMS primary's process; the standby in hall A takes over its address.",
                 "tags": ["wms", "site"],
-                "steady-state-hypothesis": {
-                    "title": "The WMS answers its health check",
-                    "probes": [
-                        {
-                            "type": "probe",
-                            "name": "wms-health",
-                            "tolerance": 200,
-                            "provider": {"type": "http", "url": "${opsflow_target_url}/health", "timeout": 2},
-                        }
-                    ],
-                },
+                "steady-state-hypothesis": _health_hypothesis("The WMS answers its health check", "wms-health"),
                 "method": [_target_action("hall-b-power-loss-stops-the-wms-primary", "stop")],
                 "rollbacks": [_target_action("make-sure-the-wms-answers", "ensure_running")],
             },
@@ -145,17 +141,7 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
                 "title": "Labels are printed again after Swiftline stops collecting",
                 "description": "Stop the carrier label API; the backup carrier's takes over the label address.",
                 "tags": ["shipping-label", "vendor"],
-                "steady-state-hypothesis": {
-                    "title": "The label API answers its health check",
-                    "probes": [
-                        {
-                            "type": "probe",
-                            "name": "carrier-api",
-                            "tolerance": 200,
-                            "provider": {"type": "http", "url": "${opsflow_target_url}/health", "timeout": 2},
-                        }
-                    ],
-                },
+                "steady-state-hypothesis": _health_hypothesis("The label API answers its health check", "carrier-api"),
                 "method": [_target_action("swiftline-stops-collecting", "stop")],
                 "rollbacks": [_target_action("make-sure-labels-print", "ensure_running")],
             },
