@@ -27,6 +27,7 @@ DAY_HEADLINES = (
     "incidents.postmortems_overdue",
     "sla.breached",
     "sla.breach_imminent",
+    "sla.tickets.compliance",
     "vendors.flagged",
     "risks.mitigations_overdue",
 )

@@ -90,3 +90,11 @@ def test_closing_line_goes_into_the_post(tmp_path: Path) -> None:
     assert blocks[-2]["text"]["text"] == "*1 urgent: 1 active incident. Start with &lt;!channel&gt; I1.*"
     assert blocks[-1]["type"] == "context"
     assert posted["chat.postMessage"]["text"].endswith("Start with &lt;!channel&gt; I1.")
+
+
+def test_the_brief_repeats_ticket_sla_compliance() -> None:
+    from opsflow.findings import Headline
+
+    sla = Section(name="sla", title="SLA", headlines=[Headline(key="sla.tickets.compliance", label="t", value=0.8)])
+    _, brief = select_brief([sla], BriefPeriod(DAY, "Europe/Berlin"))
+    assert {h.key: h.value for h in brief.headlines}["sla.tickets.compliance"] == 0.8
