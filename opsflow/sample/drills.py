@@ -41,6 +41,35 @@ def _health_hypothesis(title: str, probe: str) -> dict[str, Any]:
     return {"title": title, "probes": [{"type": "probe", "name": probe, "tolerance": 200, "provider": health}]}
 
 
+def _local_target_drill(
+    experiment: tuple[str, str, list[str]],
+    hypothesis: tuple[str, str],
+    fault: str,
+    recovery: str,
+    rollback: str,
+    recover_timeout_seconds: int,
+) -> dict[str, Any]:
+    """A scenario's `chaos:` block against the local target: stop its process (the fault), start it again (the
+    recovery), make sure it runs (the rollback). `experiment` is (title, description, tags)."""
+    title, description, tags = experiment
+    return {
+        "local_target": True,
+        "poll_seconds": 0.1,
+        "detect_timeout_seconds": 30,
+        "recover_timeout_seconds": recover_timeout_seconds,
+        "experiment": {
+            "version": "1.0.0",
+            "title": title,
+            "description": description,
+            "tags": tags,
+            "steady-state-hypothesis": _health_hypothesis(*hypothesis),
+            "method": [_target_action(fault, "stop")],
+            "rollbacks": [_target_action(rollback, "ensure_running")],
+        },
+        "recovery": [_target_action(recovery, "start")],
+    }
+
+
 SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
     "paybridge-outage": {
         "id": "paybridge-outage",
@@ -90,24 +119,18 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
             {"name": "Jan Krause", "role": "Scanner fleet"},
         ],
         "risks": ["R-0003"],
-        "chaos": {
-            # opsflow's local target stands in for the WMS primary: the method stops its process (hall B loses
-            # power), the recovery starts the standby in hall A on the service's address.
-            "local_target": True,
-            "poll_seconds": 0.1,
-            "detect_timeout_seconds": 30,
-            "recover_timeout_seconds": 120,
-            "experiment": {
-                "version": "1.0.0",
-                "title": "The WMS answers again after hall B loses power",
-                "description": "Stop the WMS primary's process; the standby in hall A takes over its address.",
-                "tags": ["wms", "site"],
-                "steady-state-hypothesis": _health_hypothesis("The WMS answers its health check", "wms-health"),
-                "method": [_target_action("hall-b-power-loss-stops-the-wms-primary", "stop")],
-                "rollbacks": [_target_action("make-sure-the-wms-answers", "ensure_running")],
-            },
-            "recovery": [_target_action("start-the-wms-standby-in-hall-a", "start")],
-        },
+        # opsflow's local target stands in for the WMS primary: the method stops its process (hall B loses power),
+        # the recovery starts the standby in hall A on the service's address.
+        "chaos": _local_target_drill(
+            experiment=("The WMS answers again after hall B loses power",
+                        "Stop the WMS primary's process; the standby in hall A takes over its address.",
+                        ["wms", "site"]),
+            hypothesis=("The WMS answers its health check", "wms-health"),
+            fault="hall-b-power-loss-stops-the-wms-primary",
+            recovery="start-the-wms-standby-in-hall-a",
+            rollback="make-sure-the-wms-answers",
+            recover_timeout_seconds=120,
+        ),  # fmt: skip
         "cycle_days": 90,
     },
     "swiftline-carrier-failure": {
@@ -129,24 +152,18 @@ SAMPLE_DRILLS: dict[str, dict[str, Any]] = {
             {"name": "Mia Wagner", "role": "Fulfilment engineering lead", "phone": "+49 40 5550 1001"},
         ],
         "risks": ["R-0012"],
-        "chaos": {
-            # opsflow's local target stands in for Swiftline's label API: the method stops it (Swiftline stops
-            # collecting), the recovery starts the backup carrier's on the same address (labels move to Rheinpost).
-            "local_target": True,
-            "poll_seconds": 0.1,
-            "detect_timeout_seconds": 30,
-            "recover_timeout_seconds": 60,
-            "experiment": {
-                "version": "1.0.0",
-                "title": "Labels are printed again after Swiftline stops collecting",
-                "description": "Stop the carrier label API; the backup carrier's takes over the label address.",
-                "tags": ["shipping-label", "vendor"],
-                "steady-state-hypothesis": _health_hypothesis("The label API answers its health check", "carrier-api"),
-                "method": [_target_action("swiftline-stops-collecting", "stop")],
-                "rollbacks": [_target_action("make-sure-labels-print", "ensure_running")],
-            },
-            "recovery": [_target_action("move-labels-to-rheinpost", "start")],
-        },
+        # opsflow's local target stands in for Swiftline's label API: the method stops it (Swiftline stops
+        # collecting), the recovery starts the backup carrier's on the same address (labels move to Rheinpost).
+        "chaos": _local_target_drill(
+            experiment=("Labels are printed again after Swiftline stops collecting",
+                        "Stop the carrier label API; the backup carrier's takes over the label address.",
+                        ["shipping-label", "vendor"]),
+            hypothesis=("The label API answers its health check", "carrier-api"),
+            fault="swiftline-stops-collecting",
+            recovery="move-labels-to-rheinpost",
+            rollback="make-sure-labels-print",
+            recover_timeout_seconds=60,
+        ),  # fmt: skip
         "cycle_days": 90,
     },
 }

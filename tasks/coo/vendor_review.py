@@ -175,15 +175,14 @@ def post_review(
     details_md: str,
     history: HistoryStore,
     slack: SlackConfig,
-    report: FlowReport | None = None,
+    report: FlowReport,
 ) -> list[DeliveryResult]:
     """Post the daily alert or the digest once per (flow, period key, channel), saying what the data covers and
     warning when a dataset stops early; without Slack, save its payload."""
     sender = sender_for(slack, report_html.parent, payload_filename=f"slack-{kind}.json")
     return publish_to_slack(
         FLOW, title, period_key, headlines, actions, report_html, details_md, history, config=slack, sender=sender,
-        closing=data_closing(report) if report is not None else None,
-        covers=report.data_covers or None if report is not None else None,
+        closing=data_closing(report), covers=report.data_covers or None,
     )  # fmt: skip
 
 
@@ -215,7 +214,7 @@ def deliver_review(
     slack: SlackConfig,
     post: bool,
     digest: bool | None,
-    report: FlowReport | None = None,
+    report: FlowReport,
 ) -> ReviewDelivery:
     """The daily alert only when a signal is new (else one log line), and the scorecard digest on digest days."""
     sections: list[Section] = [scorecard, flagged, renewals, changes]

@@ -153,7 +153,7 @@ _SIGNATURES = (
     (b"%PDF", "a PDF document: export the data as CSV"),
     (b"\x1f\x8b", "a gzip archive: unpack it first"),
 )
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _check_text(data: bytes, spec: SourceSpec, dataset: str, shown: str) -> None:
@@ -161,7 +161,7 @@ def _check_text(data: bytes, spec: SourceSpec, dataset: str, shown: str) -> None
     workbook, a Parquet or zip file under a .csv name)."""
     head = data[:8192]
     utf16 = spec.encoding.replace("-", "").replace("_", "").lower().startswith("utf16")
-    if head.startswith(_UTF16_BOMS):
+    if head.startswith(UTF16_BOMS):
         if not utf16:
             raise DataSourceError(
                 f"{shown}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); set `encoding: utf-16` "
@@ -180,14 +180,13 @@ def _check_text(data: bytes, spec: SourceSpec, dataset: str, shown: str) -> None
         )
 
 
-def _sniff_delimiter(text: str, spec: SourceSpec) -> str | None:
-    """The delimiter the first lines are split on, when it is not the configured one (csv.Sniffer)."""
+def sniff_delimiter(text: str) -> str | None:
+    """The delimiter the first lines of a CSV's text are split on (csv.Sniffer), or None when it cannot tell."""
     sample = "\n".join(text[: 64 << 10].splitlines()[:20])
     try:
-        found = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         return None
-    return found if found != spec.delimiter else None
 
 
 def _delimiter_hint(sep: str) -> str:
@@ -252,8 +251,8 @@ def _read_csv(path: Path, spec: SourceSpec, dataset: str) -> pd.DataFrame:
     except pa.ArrowInvalid as exc:
         raise DataSourceError(f"{shown}: not a readable CSV ({_arrow_reason(exc)})") from None
     if ragged:
-        other = _sniff_delimiter(text, spec)
-        hint = f"; {_delimiter_hint(other)}" if other else ""
+        other = sniff_delimiter(text)
+        hint = f"; {_delimiter_hint(other)}" if other and other != spec.delimiter else ""
         raise DataSourceError(_ragged_message(text, spec.delimiter, shown, ragged[0]) + hint)
     names = _unique_header(table.column_names)
     _check_repeats(names, spec, dataset, shown)
@@ -299,7 +298,7 @@ def _csv_batches(path: Path, spec: SourceSpec, dataset: str) -> Iterable[pd.Data
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    if not content or b"\x00" in head or head.startswith(_UTF16_BOMS):
+    if not content or b"\x00" in head or head.startswith(UTF16_BOMS):
         return None
     lines = newlines + (0 if last == b"\n" else 1)
     header_text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
@@ -748,7 +747,7 @@ def _closest(name: str, candidates: Sequence[str]) -> str:
     return f"did you mean {quote_cell(near[0], 40)}? " if near else ""
 
 
-def _fits(values: pd.Series, kind: str, spec: SourceSpec) -> bool:
+def values_fit(values: pd.Series, kind: str, spec: SourceSpec) -> bool:
     """Whether a source column's values could feed a contract column of type `kind` (a sample of 50): a time column
     only from values that read as times, a number only from numbers. A name alone never makes a suggestion."""
     sample = values.dropna().astype(str).str.strip()
@@ -786,7 +785,7 @@ def _missing_columns_message(
             c
             for c in unmapped
             if c.lower().replace(" ", "_") not in others
-            and (frame is None or c not in frame.columns or _fits(frame[c], kind, spec))
+            and (frame is None or c not in frame.columns or values_fit(frame[c], kind, spec))
         ]
         lowered = {c.lower().replace(" ", "_"): c for c in typed}
         near = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.5)
@@ -1045,7 +1044,7 @@ def _sort_key(values: pd.Series, column: ColumnSpec | None, spec: SourceSpec) ->
 _ISO = "ISO8601"
 _TIME_PART = re.compile(r"[ T]?%[HIMSfpzZ].*$")
 _OFFSET_TAIL = r"(?:Z|[Uu][Tt][Cc]|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)$"
-_HAS_OFFSET = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?[ \t]*" + _OFFSET_TAIL
+HAS_OFFSET = r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?[ \t]*" + _OFFSET_TAIL
 _TIME_THEN_OFFSET = r"([0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?)[ \t]*" + _OFFSET_TAIL
 _DAY_FIRST = [f"{d}{t}" for d in ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y") for t in (" %H:%M:%S", " %H:%M", "")]
 _MONTH_FIRST = [f"%m/%d/%Y{t}" for t in (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")]
@@ -1193,7 +1192,7 @@ def _parse_times(text: pd.Series, formats: list[str], timezone: str | None) -> p
     values = text.dropna()
     if values.empty:
         return result
-    has_offset = values.str.contains(_HAS_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    has_offset = values.str.contains(HAS_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
     if timezone is None and has_offset.any():  # a date column: keep the date as written, whatever offset follows
         values = values.copy()
         values[has_offset] = values[has_offset].str.replace(_TIME_THEN_OFFSET, r"\1", regex=True)

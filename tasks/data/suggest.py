@@ -4,7 +4,6 @@ stubs for small value sets, the date format, the time-zone question, and what is
 
 from __future__ import annotations
 
-import csv
 import difflib
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import yaml
 from opsflow.config import SourceSpec
 from opsflow.contract import DatasetContract, load_contracts
 from opsflow.datasets import ROW, DataSourceError
-from tasks.data.ingest import _HAS_OFFSET, _fits, read_source
+from tasks.data.ingest import HAS_OFFSET, UTF16_BOMS, read_source, sniff_delimiter, values_fit
 
 SAMPLE_ROWS = 500
 SMALL_SET = 12
@@ -29,7 +28,7 @@ DATE_FORMATS = (
 
 
 def _encoding(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(UTF16_BOMS):
         return "utf-16"
     try:
         data.decode("utf-8")
@@ -38,18 +37,10 @@ def _encoding(data: bytes) -> str:
         return "cp1252"
 
 
-def _delimiter(text: str) -> str:
-    sample = "\n".join(text[: 64 << 10].splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
 def _date_format(values: pd.Series) -> str | None:
     sample = values.dropna().astype(str).str.strip()
     sample = sample[sample != ""].head(100)
-    if sample.empty or sample.str.contains(_HAS_OFFSET, regex=True).all():
+    if sample.empty or sample.str.contains(HAS_OFFSET, regex=True).all():
         return None  # ISO with offsets: the default reader takes them
     for fmt in DATE_FORMATS:
         if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
@@ -99,13 +90,13 @@ def _pick(contract: DatasetContract, raw: pd.DataFrame, spec: SourceSpec) -> dic
     used: set[str] = set()
     by_norm = {_norm(c): c for c in columns}
     for name in contract.columns:
-        if name in by_norm and _fits(raw[by_norm[name]], contract.columns[name].type, spec):
+        if name in by_norm and values_fit(raw[by_norm[name]], contract.columns[name].type, spec):
             chosen[by_norm[name]] = name
             used.add(by_norm[name])
     for name, column in contract.columns.items():
         if name in chosen.values():
             continue
-        fitting = [c for c in columns if c not in used and _fits(raw[c], column.type, spec)]
+        fitting = [c for c in columns if c not in used and values_fit(raw[c], column.type, spec)]
         known = synonyms.get(name, set())
         source = next((c for c in fitting if _norm(c) in known), None)
         if source is None:
@@ -133,7 +124,7 @@ def suggest_mapping(path: Path, dataset: str, workspace: Path | None = None) -> 
     if kind == "csv":
         data = path.read_bytes()[: 4 << 20]
         encoding = _encoding(data)
-        delimiter = _delimiter(data.decode(encoding, errors="replace").lstrip("\ufeff"))
+        delimiter = sniff_delimiter(data.decode(encoding, errors="replace").lstrip("\ufeff")) or ","
         if encoding != "utf-8":
             source["encoding"] = encoding
         if delimiter != ",":
@@ -154,7 +145,7 @@ def suggest_mapping(path: Path, dataset: str, workspace: Path | None = None) -> 
         notes.append(f"date format {found[0]} reads every sampled value of {', '.join(times)}")
     elif len(found) > 1:
         source["date_formats"] = {mapping[s]: f for s, f in formats.items() if f}
-    naive = [s for s in times if not raw[s].dropna().astype(str).str.contains(_HAS_OFFSET, regex=True).any()]
+    naive = [s for s in times if not raw[s].dropna().astype(str).str.contains(HAS_OFFSET, regex=True).any()]
     if naive:
         source["timezone"] = "UTC"
         notes.append(
