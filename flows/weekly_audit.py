@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from opsflow.params import WorkspaceParams, date_field, post_to_slack_field
 from opsflow.period import Period
-from tasks.coo.audit import FLOW, audit_summary, focus_actions, load_previous_audit_task, slack_headlines
+from tasks.coo.audit import AUDIT_TILES, FLOW, audit_summary, focus_actions, load_previous_audit_task, slack_headlines
 from tasks.coo.audit_charts import SECTION_CHARTS, audit_charts
 from tasks.coo.focus import focus_on
+from tasks.coo.leadership import leadership_update
 from tasks.coo.sections import compute_week
 from tasks.delivery.alerts import alert_on_failure
 from tasks.reporting.present import attach_previous
@@ -32,8 +33,7 @@ class WeeklyAuditParams(WorkspaceParams):
     """Which week to audit, from which workspace, and whether to post: the Prefect UI renders this as the run form."""
 
     as_of: date | None = date_field(
-        "Last day of the week to audit (a Sunday by default). Empty: the last complete week the data "
-        "covers."
+        "Last day of the week to audit (a Sunday by default). Empty: the last complete week the data covers."
     )
     post_to_slack: bool = post_to_slack_field()
 
@@ -79,6 +79,8 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
         summary=lambda: audit_summary(week.sections, focus, period, run.narrator, run.usage),
         focus=focus,
         section_charts=SECTION_CHARTS,
+        key_figures=list(AUDIT_TILES),
+        leadership_update=leadership_update(week.sections, focus, period, run.config.company),
     )
     # An open SEV1/SEV2 also brings the post to that severity's channel (opsflow.yaml severity_channels).
     headlines, actions = slack_headlines(week.sections), focus_actions(focus)

@@ -42,14 +42,23 @@ def line_chart(
     percent: bool = False,
     reference: float | None = None,
     reference_label: str = "target",
+    styles: Mapping[str, str] | None = None,
+    pair_colours: bool = False,
 ) -> bytes:
-    """One line per series over time; an optional horizontal reference line (a target or objective)."""
+    """One line per series over time; an optional horizontal reference line (a target or objective). `styles` sets a
+    series' line style; with `pair_colours`, series whose names share a first word share a colour (planned/actual)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    for i, (name, points) in enumerate(series.items()):
+    colour_of: dict[str, str] = {}
+    for name, points in series.items():
         # matplotlib plots dates natively; its stubs only admit arrays, hence the conversion.
         xs = matplotlib.dates.date2num([x for x, y in points if y is not None])
         ys = [y * 100 if percent else y for _, y in points if y is not None]
-        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.6, label=name, color=PALETTE[i % len(PALETTE)])
+        group = name.split(" ")[0] if pair_colours else name
+        colour = colour_of.setdefault(group, PALETTE[len(colour_of) % len(PALETTE)])
+        style = (styles or {}).get(name, "-")
+        ax.plot(
+            xs, ys, style, marker="o", markersize=3 if style != "--" else 0, linewidth=1.6, label=name, color=colour
+        )
     if reference is not None:
         ax.axhline(reference * 100 if percent else reference, color="#6b7280", linestyle="--", linewidth=1)
         ax.annotate(
@@ -105,6 +114,35 @@ def grouped_bar_chart(
     ax.grid(axis="y", alpha=0.3)
     if len(groups) > 1:
         ax.legend(fontsize=8, frameon=False)
+    return png_bytes(fig)
+
+
+def target_bar_chart(
+    title: str,
+    rows: Sequence[tuple[str, float, float]],
+    x_label: str,
+    percent: bool = False,
+) -> bytes:
+    """Horizontal bars, one per (label, value, target) row in the order given (top row first), each with its target
+    as a tick and the value written at the bar's end; bars below target in red. Legible at any number of rows the
+    caller chooses: the height grows with them."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * max(len(rows), 1) + 1.2))
+    scale = 100 if percent else 1
+    ys = list(range(len(rows)))[::-1]
+    values = [v * scale for _, v, _ in rows]
+    targets = [t * scale for _, _, t in rows]
+    colours = [PALETTE[1] if v < t else PALETTE[2] for v, t in zip(values, targets, strict=True)]
+    ax.barh(ys, values, color=colours, height=0.6)
+    for y, v, t in zip(ys, values, targets, strict=True):
+        ax.vlines(t, y - 0.4, y + 0.4, colors="#111827", linewidth=1.4)
+        ax.text(v, y, f" {v:.1f}{'%' if percent else ''}", va="center", fontsize=8)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label for label, _, _ in rows], fontsize=8)
+    low = min([*values, *targets], default=0)
+    ax.set_xlim(max(0.0, low - (100 - low) * 0.6 - 1) if percent else 0, 100.5 if percent else None)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_xlabel(x_label + (" (%)" if percent else "") + "; black tick: contract target")
+    ax.grid(axis="x", alpha=0.3)
     return png_bytes(fig)
 
 

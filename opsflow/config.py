@@ -293,6 +293,9 @@ class SlackConfig(BaseModel):
     channels: dict[str, str] = Field(default_factory=dict, description="Flow name -> channel.")
     severity_channels: dict[str, str] = Field(default_factory=dict, description="SEV1..SEV4 -> channel for alerts.")
     alerts_channel: str | None = Field(None, description="Where failed scheduled runs are reported.")
+    leadership_channel: str = Field(
+        "#ops-leadership", description="Where the weekly audit's short update for leadership is posted."
+    )
     _from_sample: bool = PrivateAttr(False)
     """Set from the workspace's `sample: true`: whoever posts with this config can tell made-up data."""
 
@@ -301,7 +304,7 @@ class SlackConfig(BaseModel):
         """True when these channels belong to a sample workspace (opsflow.yaml says `sample: true`)."""
         return self._from_sample
 
-    @field_validator("default_channel", "alerts_channel")
+    @field_validator("default_channel", "alerts_channel", "leadership_channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
         return None if value is None else _check_channel(value)

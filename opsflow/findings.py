@@ -135,3 +135,11 @@ class FocusSection(Section):
     important: list[FocusItem] = Field(default_factory=list, description="Important items, in order.")
     on_radar: list[FocusItem] = Field(default_factory=list, description="Items to keep an eye on.")
     left_out: list[LeftOutRow] = Field(default_factory=list, description="Items beyond the limit, by section.")
+
+
+def id_list(ids: list[str], shown: int = 3) -> str:
+    """Record ids for a sentence: all of a short list, else the first `shown` and how many more (latest first when
+    the caller orders them so); the full list stays in the section's table and its CSV."""
+    if len(ids) <= shown + 1:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:shown])} and {len(ids) - shown} more"

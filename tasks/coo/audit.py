@@ -68,6 +68,19 @@ def write_summary(
     )
 
 
+AUDIT_TILES = (
+    "incidents.open_sev1_sev2",
+    "incidents.week.total",
+    "incidents.week.mttr_median_hours",
+    "sla.week.compliance",
+    "sla.breached",
+    "vendors.flagged",
+    "projects.off_track",
+    "kpis.on_track.share",
+)
+"""The eight figures on the audit's first screen: live work first, then each area's state."""
+
+
 def slack_headlines(sections: list[Section]) -> list[Headline]:
     """The figures for the Slack post, in a fixed order, those the run could compute."""
     return pick_headlines(sections, SLACK_HEADLINES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from opsflow.charts import grouped_bar_chart, heatmap_5x5, line_chart
+from opsflow.charts import grouped_bar_chart, heatmap_5x5, line_chart, target_bar_chart
 from opsflow.findings import Section
 from opsflow.handoff import as_is
 from opsflow.tasking import compute_task
@@ -40,14 +40,7 @@ def build_audit_charts(sections: list[Section]) -> dict[str, bytes]:
         )
     points = getattr(by_name.get("vendors"), "chart", None)
     if points:
-        charts["vendor-scorecard"] = grouped_bar_chart(
-            "Vendor on-time rate, 30 days (dashes: contract target)",
-            [p.vendor for p in points],
-            {"on-time": [p.ontime_rate for p in points]},
-            "on-time",
-            percent=True,
-            references=[p.ontime_target for p in points],
-        )
+        charts["vendor-scorecard"] = _vendor_chart(points)
     heat = getattr(by_name.get("risks"), "heat_map", None)
     if heat:
         charts["risk-heat-map"] = heatmap_5x5("Open risks: likelihood x impact", heat)
@@ -58,18 +51,53 @@ def build_audit_charts(sections: list[Section]) -> dict[str, bytes]:
     return charts
 
 
+VENDOR_BARS = 12
+"""Vendors the on-time chart shows: those furthest below their contract target (a chart of 40 vendors is unreadable;
+the scorecard table has them all)."""
+
+
+def _vendor_chart(points: list[Any]) -> bytes:
+    measured = [p for p in points if p.ontime_rate is not None]
+    ranked = sorted(measured, key=lambda p: (p.ontime_rate - p.ontime_target, p.vendor))[:VENDOR_BARS]
+    unmeasured = len(points) - len(measured)
+    title = f"On-time rate, 30 days: the {len(ranked)} vendors furthest below target (of {len(points)}"
+    title += f"; {unmeasured} with no deliveries due)" if unmeasured else ")"
+    rows = [(p.vendor, p.ontime_rate, p.ontime_target) for p in ranked]
+    return target_bar_chart(title, rows, "on-time", percent=True)
+
+
 def _burndown_chart(projects: Section, burndown: list[Any]) -> bytes:
     # The projects most in trouble first, so the chart shows where attention is needed (at most four lines).
     rank = {"off track": 0, "at risk": 1, "on track": 2}
     rows = sorted(getattr(projects, "projects", []), key=lambda p: (rank.get(str(p.health), 3), str(p.project_id)))
     chosen = {str(p.project_id) for p in rows[:4]}
     series: dict[str, list[tuple[date, float | None]]] = {}
+    actual: dict[str, dict[date, float]] = {}
+    # The actual line: what earlier audits measured, then this week's figure (a re-run of a week keeps the latest).
+    for past in getattr(projects, "actual_history", []):
+        if past.project_id in chosen:
+            actual.setdefault(past.project_id, {})[past.date] = past.actual_remaining
     for point in burndown:
         if point.project_id in chosen:
             series.setdefault(f"{point.project_id} planned", []).append((point.date, point.planned_remaining))
             if point.actual_remaining is not None:
-                series.setdefault(f"{point.project_id} actual", []).append((point.date, point.actual_remaining))
-    return line_chart("Burn-down: remaining work, planned vs actual", series, "remaining", percent=True)
+                actual.setdefault(point.project_id, {})[point.date] = point.actual_remaining
+    lines, styles = {}, {}
+    for pid in sorted(chosen):
+        if f"{pid} planned" in series:
+            lines[f"{pid} planned"] = series[f"{pid} planned"]
+            styles[f"{pid} planned"] = "--"
+        if pid in actual:
+            lines[f"{pid} actual"] = sorted(actual[pid].items())
+            styles[f"{pid} actual"] = "-"
+    return line_chart(
+        "Burn-down: remaining work, planned (dashed) vs actual",
+        lines,
+        "remaining",
+        percent=True,
+        styles=styles,
+        pair_colours=True,
+    )
 
 
 build_audit_charts_task = compute_task(build_audit_charts, name="draw_charts")

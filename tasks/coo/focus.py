@@ -2,95 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from opsflow.findings import Action, FocusItem, FocusSection, Headline, LeftOutRow, Section, Urgency
 from opsflow.handoff import as_is
 from opsflow.period import Period
+from opsflow.ranking import CATEGORY_LABELS, LEVELS, category, ranked
 from opsflow.tasking import compute_task
 
-LEVELS: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.IMPORTANT, Urgency.ON_RADAR)
-
-URGENT_CATEGORIES: tuple[str, ...] = (
-    "active_incident",
-    "sla_breached",
-    "sla_breach_imminent",
-    "vendor_critical_issue",
-    "compliance_deadline",
-)
-IMPORTANT_CATEGORIES: tuple[str, ...] = ("improvement", "vendor_review", "project_milestone", "reporting")
-"""The seed's kinds of work, in the order they are tackled inside an urgency level. An action whose `kind` is one of
-these names is placed by it; any other kind is placed by the keyword rules below (so rule names such as 'open_sev1'
-or 'vendor_flagged' from the other sections need no mapping table)."""
-
-CATEGORY_LABELS: dict[str, tuple[str, str]] = {
-    "active_incident": ("active incident", "active incidents"),
-    "sla_breached": ("SLA breached", "SLAs breached"),
-    "sla_breach_imminent": ("SLA breach imminent", "SLA breaches imminent"),
-    "vendor_critical_issue": ("vendor critical issue", "vendor critical issues"),
-    "compliance_deadline": ("compliance deadline", "compliance deadlines"),
-    "improvement": ("improvement", "improvements"),
-    "vendor_review": ("vendor review", "vendor reviews"),
-    "project_milestone": ("project milestone", "project milestones"),
-    "reporting": ("reporting task", "reporting tasks"),
-    "other": ("other item", "other items"),
-}
-
-# (category, words in kind or section name): first match wins, tried in this order.
-_URGENT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("compliance_deadline", ("compliance", "deadline", "postmortem", "notice", "overdue", "renewal", "contract")),
-    ("vendor_critical_issue", ("vendor",)),
-    ("sla_breach_imminent", ("sla", "breach")),
-    ("active_incident", ("incident", "sev", "outage", "open")),
-)
-_IMPORTANT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("reporting", ("report", "definition", "smart", "data_quality", "quality")),
-    ("project_milestone", ("project", "milestone", "task")),
-    ("vendor_review", ("vendor",)),
-)
-
-
 DEFINITIONS: dict[str, str] = {
-    "focus order": "Urgent first, then important, then on the radar. Inside a level by kind of work (urgent: active "
-    "incidents, SLAs breached, SLA breaches imminent, vendor critical issues, compliance deadlines; important and on "
-    "the radar: improvements, vendor reviews, project milestones, reporting), then by consequence: an incident's "
-    "severity (SEV1 first; work on an incident before other work of its kind, so an overdue SEV1/SEV2 postmortem "
-    "comes before vendor paperwork), then the size of the impact (hours open or overdue, incidents in a cluster, "
+    "focus order": "Urgent first, then important, then on the radar. Urgent work by consequence: open incidents, "
+    "overdue SEV1/SEV2 postmortems, breached SLOs still burning (burn rate 1x or more this week), imminent breaches, "
+    "vendor critical issues, other deadlines and vendor paperwork, then breached SLOs that stopped burning. Important "
+    "and on the radar by kind: improvements, vendor reviews, project milestones, reporting. Inside a kind: an "
+    "incident's severity (SEV1 first), then the size of the impact (hours open or overdue, incidents in a cluster, "
     "an SLA's burn rate: larger first), then due date (undated last); the record id only breaks exact ties.",
     "duplicates": "Actions with the same kind and source are listed once, at their most urgent level.",
-    "focus limit": "At most the first N items of each level are listed; the rest are counted by the section that "
-    "lists them in full.",
+    "focus limit": "At most the first N items of each level are listed (5 on a report's first screen); the rest are "
+    "counted by section, listed by their section and all written to actions.csv beside the report.",
 }
-
-
-def category(action: Action) -> str:
-    """The kind of work an action is, on the seed's scale, from its `kind` (or section) and its urgency."""
-    kind = (action.kind or "").lower()
-    known = URGENT_CATEGORIES if action.urgency == Urgency.URGENT else IMPORTANT_CATEGORIES
-    if kind in known:
-        return kind
-    rules = _URGENT_RULES if action.urgency == Urgency.URGENT else _IMPORTANT_RULES
-    for text in (kind, action.section.lower()):
-        for name, words in rules:
-            if any(w in text for w in words):
-                return name
-    # Urgent work the rules cannot place goes after the known kinds; anything else important is an improvement.
-    return "other" if action.urgency == Urgency.URGENT else "improvement"
-
-
-SEVERITY_RANK = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
-
-
-def _order(action: Action) -> tuple[int, int, int, float, int, date, str, str]:
-    """Rank by consequence: level, kind of work, then incident severity (SEV1 first, incident work before other
-    work of its kind), then size of impact (larger first), then due date; the record id only breaks exact ties."""
-    level = LEVELS.index(action.urgency)
-    cats = URGENT_CATEGORIES if action.urgency == Urgency.URGENT else IMPORTANT_CATEGORIES
-    cat = category(action)
-    rank = cats.index(cat) if cat in cats else len(cats)
-    severity = SEVERITY_RANK.get(action.severity or "", len(SEVERITY_RANK))
-    impact = -(action.impact or 0.0)
-    return (level, rank, severity, impact, int(action.due is None), action.due or date.max, action.source, action.text)
 
 
 def _count(n: int, cat: str) -> str:
@@ -116,7 +44,7 @@ def _closing(urgent: list[Action], important: list[Action]) -> str:
 
 def build_focus(sections: list[Section], period: Period, limit: int = 10) -> FocusSection:
     """Rank every section's actions for the week ending `period.as_of`, at most `limit` per urgency level."""
-    actions = sorted((a for s in sections for a in s.actions), key=_order)
+    actions = ranked(a for s in sections for a in s.actions)
     seen: set[tuple[str, str]] = set()
     unique: list[Action] = []
     for a in actions:
@@ -155,9 +83,14 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
     notes = []
     if not unique:
         notes.append("No section raised an action this week.")
-    if left_out:
-        parts = ", ".join(f"{r.count} {r.urgency.value.replace('_', ' ')} in {r.section}" for r in left_out)
-        notes.append(f"Only the first {limit} items of each level are listed; see the sections for the rest: {parts}.")
+    more = []
+    for level in LEVELS:
+        rows = [r for r in left_out if r.urgency == level]
+        if rows:
+            where = ", ".join(f"{r.section} {r.count}" for r in rows)
+            more.append(f"{sum(r.count for r in rows)} more {level.value.replace('_', ' ')} ({where})")
+    if more:
+        notes.append(f"Also waiting: {'; '.join(more)}. Each section lists its own; all are in actions.csv.")
     headlines = [
         Headline(key="focus.urgent.count", label="Urgent items", value=len(by_level[Urgency.URGENT]), better="lower"),
         Headline(
@@ -181,6 +114,10 @@ def build_focus(sections: list[Section], period: Period, limit: int = 10) -> Foc
 build_focus_task = compute_task(build_focus, name="build_focus")
 
 
+FIRST_SCREEN_ITEMS = 5
+"""Urgent and important items the first screen of a report shows: a Monday read, not the whole backlog."""
+
+
 def focus_on(sections: list[Section], period: Period) -> FocusSection:
     """The focus list of a run's finished sections (handed to the task as they are: Prefect need not walk them)."""
-    return build_focus_task(as_is(sections), period)
+    return build_focus_task(as_is(sections), period, FIRST_SCREEN_ITEMS)

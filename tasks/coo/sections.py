@@ -16,7 +16,7 @@ from tasks.incidents.metrics import IncidentSection, compute_incidents_task
 from tasks.performance_metrics.kpis import KpiSection, compute_kpis_task
 from tasks.performance_metrics.registry import kpis_with_registered_task
 from tasks.process_optimization.mining import ProcessSection, compute_processes_task
-from tasks.project_management.projects import ProjectSection, compute_projects_task
+from tasks.project_management.projects import ProjectSection, compute_projects_task, with_actual_history
 from tasks.risk_management.register import RiskSection, compute_risks_task
 from tasks.service_levels.slo import SlaSection, compute_sla_task
 from tasks.vendors.scorecard import VendorSection, compute_vendors_task
@@ -74,6 +74,7 @@ def compute_week(
         sla = compute_sla_task(frame("sla_events"), period, frame("services"), frame("incidents"))
         vendors = compute_vendors_task(frame("vendors"), frame("vendor_deliveries"), period)
         projects = compute_projects_task(frame("projects"), frame("project_tasks"), period)
+    projects = with_actual_history(projects, history, "weekly-audit", period.as_of)
     # Process mining, the largest in memory, runs once the others are done and their working sets are given back, so
     # they never add up.
     release_free_memory()

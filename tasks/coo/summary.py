@@ -114,7 +114,7 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
         )
     if f.get("projects.off_track") is not None:
         spi = f.get("projects.portfolio.spi")
-        spi_text = f" (portfolio SPI {format_value(spi)})" if spi is not None else ""
+        spi_text = f" (portfolio SPI {format_value(spi, 'index')})" if spi is not None else ""
         sentences.append(
             f"Of the open projects, {_n(f.get('projects.on_track'))} are on track, {_n(f.get('projects.at_risk'))} at "
             f"risk and {_n(f.get('projects.off_track'))} off track{spi_text}."
@@ -127,7 +127,7 @@ def template_summary(sections: list[Section], focus: FocusSection, period: Perio
         )
     if f.get("kpis.okr_score.mean") is not None:
         sentences.append(
-            f"KPIs score {format_value(f.get('kpis.okr_score.mean'))} on average against their targets"
+            f"KPIs score {format_value(f.get('kpis.okr_score.mean'), 'score')} on average against their targets"
             f"{_kpi_coverage(sections)}, with {_n(f.get('kpis.off_track.count'))} off track."
         )
     sentences.append(focus.closing if focus.closing else "Nothing urgent this week.")

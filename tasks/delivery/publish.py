@@ -10,7 +10,15 @@ from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline
 from opsflow.history import HistoryStore
 from opsflow.settings import Settings, get_settings
-from tasks.delivery.slack import PAYLOAD_FILE, FileSender, SlackSender, publish_to_slack, sender_from_settings
+from tasks.delivery.slack import (
+    PAYLOAD_FILE,
+    FileSender,
+    SlackSender,
+    build_update_message,
+    deliver_task,
+    publish_to_slack,
+    sender_from_settings,
+)
 from tasks.reporting.report import FlowReport, summary_markdown
 
 log = logging.getLogger(__name__)
@@ -89,3 +97,22 @@ def post_report(
         covers=report.data_covers or None,
     )
     return [f"{r.channel}: {r.status}" for r in results]
+
+
+LEADERSHIP_PAYLOAD = "slack-leadership-payload.json"
+
+
+def post_update(
+    report: FlowReport, paths: dict[str, Path], history: HistoryStore, config: SlackConfig, name: str
+) -> list[str]:
+    """Post the report's leadership update to opsflow.yaml's `leadership_channel`, once per week (`name` keys the
+    delivery, so a re-run or a retry never posts it twice); one line ("#ops-leadership: posted")."""
+    if not report.leadership_update:
+        return []
+    title = f"Weekly operations update: week ending {report.period_key}"
+    message = build_update_message(
+        name, title, report.period_key, report.leadership_update, config.leadership_channel, report.data_covers or None
+    )
+    sender = sender_for(config, paths["html"].parent, payload_filename=LEADERSHIP_PAYLOAD)
+    result = deliver_task(message, sender, history)
+    return [f"{result.channel}: {result.status} (leadership update)"]

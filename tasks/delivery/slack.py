@@ -33,11 +33,13 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from opsflow import units
 from opsflow.config import SlackConfig
 from opsflow.findings import Action, Headline, Urgency
 from opsflow.history import HistoryStore
 from opsflow.settings import Settings, get_settings
 from opsflow.tasking import io_task
+from tasks.reporting.present import one_line
 
 log = logging.getLogger("opsflow.slack")
 # The SDK logs request URLs at DEBUG, and an incoming-webhook URL is a secret: keep the SDK's own logger above DEBUG.
@@ -56,7 +58,10 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_TEXT = 3000
-MAX_FOCUS_ITEMS = 15
+MAX_FOCUS_ITEMS = 10
+ONE_SCREEN_CHARS = 3000
+"""The top-level message's budget (headline fields, where to start and the focus list): about one screen of Slack on
+a laptop. The details go in the thread."""
 
 # Errors that a retry cannot fix: the task fails at once with one line.
 PERMANENT_ERRORS = {
@@ -170,12 +175,7 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _number(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "n/a"
-    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
-    if not unit:
-        return shown
-    return f"{shown}{unit}" if unit in {"%", "pp"} else f"{shown} {unit}"
+    return "n/a" if value is None else units.figure(value, unit)
 
 
 def _headline_field(h: Headline) -> dict[str, Any]:
@@ -184,7 +184,9 @@ def _headline_field(h: Headline) -> dict[str, Any]:
     change = h.change
     if change is not None and change != 0:
         arrow = "▲" if change > 0 else "▼"
-        line += f"  {arrow} {escape_mrkdwn(_number(abs(change), h.unit))}"
+        # The arrow says which way the figure moved; the word says whether that is good for this figure.
+        verdict = "" if h.better == "neutral" else (" better" if (change > 0) == (h.better == "higher") else " worse")
+        line += f"  {arrow} {escape_mrkdwn(units.change(change, h.unit))}{verdict}"
     return {"type": "mrkdwn", "text": line}
 
 
@@ -194,7 +196,7 @@ _URGENCY_LABEL = {Urgency.URGENT: "URGENT", Urgency.IMPORTANT: "important", Urge
 def _focus_line(a: Action) -> str:
     who = f" ({escape_mrkdwn(a.owner)})" if a.owner else ""
     label = _URGENCY_LABEL.get(a.urgency, str(a.urgency))
-    return f"• *{label}* {escape_mrkdwn(a.text)}{who}: {escape_mrkdwn(a.source)}"
+    return f"• *{label}* {escape_mrkdwn(one_line(a.text))}{who}: {escape_mrkdwn(a.source)}"
 
 
 def _link(url: str, label: str) -> str:
@@ -254,16 +256,16 @@ def build_message(
     fields = [_headline_field(h) for h in headlines]
     for start in range(0, len(fields), MAX_FIELDS):
         blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
+    blocks.append({"type": "divider"})
+    # Where to start comes first, then the list: the top-level message is one screen, the details go in the thread.
+    lead = f"*{escape_mrkdwn(closing)}*\n" if closing else ""
     if focus:
         lines = [_focus_line(a) for a in focus[:MAX_FOCUS_ITEMS]]
         if len(focus) > MAX_FOCUS_ITEMS:
             lines.append(f"… and {len(focus) - MAX_FOCUS_ITEMS} more in the full report")
-        blocks.append({"type": "divider"})
-        blocks.append(_section("*What to do next*\n" + "\n".join(lines)))
+        blocks.append(_section(lead + "*What to do next*\n" + "\n".join(lines)))
     else:
-        blocks.append(_section("*What to do next*\nNothing needs action this period."))
-    if closing:
-        blocks.append(_section(f"*{escape_mrkdwn(closing)}*"))
+        blocks.append(_section(lead + "*What to do next*\nNothing needs action this period."))
     if report_link:
         where = _link(report_link, "Open the full report")
     elif files:
@@ -285,6 +287,27 @@ def build_message(
         thread_blocks=enforce_limits(thread_blocks),
         files=list(files),
         report_link=report_link,
+    )
+
+
+def build_update_message(
+    flow: str, title: str, period_key: str, text: str, channel: str, covers: str | None = None
+) -> SlackMessage:
+    """A short text update (the leadership update) as one Block Kit message: header, what the data covers, the text.
+    The text is opsflow's own lines with data-derived parts; it is escaped like every other post."""
+    context = f"{period_key}" + (f" · {covers}" if covers else "")
+    body = markdown_to_mrkdwn(text)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": escape_mrkdwn(title), "emoji": False}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(context)}]},
+        *[_section(piece) for piece in _chunks(body, MAX_SECTION_TEXT)],
+    ]
+    return SlackMessage(
+        flow=flow,
+        period_key=period_key,
+        channel=channel,
+        text=_truncate(escape_mrkdwn(f"{title} ({period_key})"), MAX_FALLBACK_TEXT),
+        blocks=enforce_limits(blocks),
     )
 
 

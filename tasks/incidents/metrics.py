@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from opsflow.contract import contract
 from opsflow.coverage import trailing_window
-from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
+from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency, id_list
 from opsflow.period import Period, local_time
 from opsflow.tasking import compute_task
 
@@ -768,18 +768,21 @@ def _actions(
         # Two minor tickets with the same cause is noise on a busy service; three, or a major one, is a problem.
         if c.incidents < REPEAT_ACTION_MIN and c.majors == 0:
             continue
-        latest = c.incident_ids.split(";")[-1]
+        members = c.incident_ids.split(";")
+        latest = members[-1]
+        # A cluster of 650 on a real export must not put 650 ids in one sentence: the latest few, the rest counted.
+        ids = id_list(members[::-1])
         if c.vendor_share is not None and c.vendor_share > VENDOR_CLUSTER_SHARE:
             text = (
                 f"Review vendor {c.vendor_ids} with them: {c.incidents} incidents on {c.service} with root cause "
-                f"'{c.root_cause}' in {REPEAT_DAYS} days, naming the vendor: {c.vendor_incidents} ({c.incident_ids})."
+                f"'{c.root_cause}' in {REPEAT_DAYS} days, naming the vendor: {c.vendor_incidents} ({ids})."
             )
             kind = "repeat_vendor_review"
         else:
             named = f"; vendor named on {c.vendor_incidents} only" if c.vendor_incidents else ""
             text = (
                 f"Open a problem record for '{c.root_cause}' on {c.service}: {c.incidents} incidents in "
-                f"{REPEAT_DAYS} days{named} ({c.incident_ids})."
+                f"{REPEAT_DAYS} days{named} ({ids})."
             )
             kind = "repeat_problem_management"
         actions.append(

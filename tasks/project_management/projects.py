@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
+from opsflow.history import HistoryStore
 from opsflow.period import Period
 from opsflow.tasking import compute_task
 
@@ -77,6 +78,14 @@ class BurndownPoint(BaseModel):
     actual_remaining: OptRatio = Field(None, description="1 - weighted percent complete (as_of only), 0..1.")
 
 
+class ActualPoint(BaseModel):
+    """Actual remaining work of a project as one earlier audit measured it."""
+
+    project_id: str
+    date: dt.date
+    actual_remaining: Ratio
+
+
 class ProjectSection(Section):
     """Portfolio health: per-project progress, earned value, forecast and milestones."""
 
@@ -85,6 +94,11 @@ class ProjectSection(Section):
     projects: list[ProjectRow] = Field(default_factory=list, description="Open projects (planned, active, on hold).")
     milestones: list[MilestoneRow] = Field(default_factory=list, description="Milestones due within 14 days.")
     burndown: list[BurndownPoint] = Field(default_factory=list, description="Weekly planned remaining work.")
+    actual_history: list[ActualPoint] = Field(
+        default_factory=list,
+        description="Actual remaining work as earlier weekly audits measured it (the export keeps only today's "
+        "percent complete, so the actual line is what each audit saw).",
+    )
 
 
 DEFINITIONS = {
@@ -488,9 +502,31 @@ def _headlines(health: dict[str, int], spi: float | None, cpi: float | None) -> 
                  better="lower"),
         Headline(key="projects.off_track", label="Projects off track", value=health.get("off track"),
                  unit="projects", better="lower"),
-        Headline(key="projects.portfolio.spi", label="Portfolio SPI", value=spi, better="higher"),
-        Headline(key="projects.portfolio.cpi", label="Portfolio CPI", value=cpi, better="higher"),
+        Headline(key="projects.portfolio.spi", label="Portfolio SPI (1.00 = on plan)", value=spi, unit="index",
+                 better="higher"),
+        Headline(key="projects.portfolio.cpi", label="Portfolio CPI (1.00 = on budget)", value=cpi, unit="index",
+                 better="higher"),
     ]  # fmt: skip
 
 
 compute_projects_task = compute_task(compute_projects, name="compute_projects")
+
+
+def with_actual_history(
+    section: ProjectSection, history: HistoryStore, flow: str, as_of: dt.date, weeks: int = 26
+) -> ProjectSection:
+    """Add the actual remaining work earlier runs of `flow` measured (up to `weeks` of them, before `as_of`), so the
+    burn-down shows an actual line, not a dot. A re-run of an earlier week replaces that week's point."""
+    open_ids = {p.project_id for p in section.projects}
+    for run in history.list_runs(flow, until=as_of - dt.timedelta(days=1), limit=weeks):
+        stored = next((s for s in run.payload.get("sections", []) if s.get("name") == "projects"), None)
+        for point in (stored or {}).get("burndown", []):
+            if point.get("actual_remaining") is not None and point.get("project_id") in open_ids:
+                section.actual_history.append(
+                    ActualPoint(
+                        project_id=point["project_id"],
+                        date=dt.date.fromisoformat(point["date"]),
+                        actual_remaining=point["actual_remaining"],
+                    )
+                )
+    return section

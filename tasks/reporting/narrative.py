@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from opsflow import units
 from opsflow.settings import Settings
 from opsflow.tasking import compute_task
-from tasks.reporting.present import format_value
 
 if TYPE_CHECKING:  # the SDK is imported when Claude is configured (about 0.9 s every run would pay otherwise)
     from anthropic.types import ToolParam
@@ -411,12 +411,8 @@ class Figure(BaseModel):
 
     @property
     def shown(self) -> str:
-        """The figure as the report writes it: 0.953 ratio -> "95.3%", 4.46 hours -> "4.46 hours", 1234 -> "1,234"."""
-        value = int(self.value) if isinstance(self.value, float) and self.value.is_integer() else self.value
-        number = format_value(value, self.unit)
-        if self.unit in ("", "ratio", "currency"):
-            return number
-        return f"{number}{self.unit}" if self.unit in ("%", "pp") else f"{number} {self.unit}"
+        """The figure as the report writes it: 0.953 ratio -> "95.3%", 4.46 hours -> "4.5 h", 1234 -> "1,234"."""
+        return units.figure(self.value, self.unit)
 
 
 FigureValue = Figure | float | int | str

@@ -8,18 +8,37 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from opsflow import units
 from opsflow.findings import Action, Basis, Headline, Section
 from opsflow.history import StoredRun
 from opsflow.period import local_time
+from opsflow.ranking import ranked
 
-MAX_TABLE_ROWS = 25
-"""Rows shown per table in a report; the rest are counted and stay in the artifacts and history."""
+MAX_TABLE_ROWS = 200
+"""Rows a table keeps in the report's appendix; every row is in the table's CSV file beside the report."""
+
+TOP_ACTIONS = 5
+"""Actions a section shows first, most consequential first; the rest are in the appendix and actions.csv."""
+
+LEAD_ROWS = 5
+"""Rows of a section's lead table (its first) shown in the section; the full table is in the appendix."""
+
+LEAD_COLUMNS = 10
+WIDE_TABLE = 14
+"""A lead table with more than WIDE_TABLE columns shows its first LEAD_COLUMNS in the section, so it stays readable
+at 1280 px; every column is in the appendix and the CSV."""
+
+LIST_SHOWN = 3
+"""Items of a ';'-separated list (incident ids, vendors) a table cell shows before "+N more"."""
+
+ONE_LINE = 120
+"""Characters of an action's text on a report's first screen and in Slack's top-level message."""
 
 _BASE_FIELDS = set(Section.model_fields)
 
-CHART_FIELDS = {"mttr_chart", "chart", "burndown", "heat_cells", "trend"}
+CHART_FIELDS = {"mttr_chart", "chart", "burndown", "actual_history", "heat_cells", "trend"}
 """Section fields that feed a chart: the chart shows them, so the report does not repeat them as tables."""
 
 
@@ -49,7 +68,8 @@ class TableView(BaseModel):
 
 
 class SectionView(BaseModel):
-    """A section ready to print."""
+    """A section ready to print: its figures, its top actions and lead table first, every full list for the
+    appendix."""
 
     name: str
     title: str
@@ -57,9 +77,29 @@ class SectionView(BaseModel):
     note: str | None
     headlines: list[HeadlineView]
     tables: list[TableView]
-    actions: list[Action]
+    actions: list[Action] = Field(description="Every action, most consequential first.")
     basis: list[Basis]
     definitions: dict[str, str]
+
+    @property
+    def top_actions(self) -> list[Action]:
+        return self.actions[:TOP_ACTIONS]
+
+    @property
+    def more_actions(self) -> int:
+        return max(0, len(self.actions) - TOP_ACTIONS)
+
+    @property
+    def lead(self) -> TableView | None:
+        """The section's first table, cut to its first rows."""
+        if not self.tables:
+            return None
+        first = self.tables[0]
+        if len(first.columns) <= WIDE_TABLE:
+            return first.model_copy(update={"rows": first.rows[:LEAD_ROWS]})
+        return first.model_copy(
+            update={"columns": first.columns[:LEAD_COLUMNS], "rows": [r[:LEAD_COLUMNS] for r in first.rows[:LEAD_ROWS]]}
+        )
 
 
 def format_value(value: Any, unit: str = "", tz: str | None = None) -> str:
@@ -76,19 +116,34 @@ def format_value(value: Any, unit: str = "", tz: str | None = None) -> str:
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if unit == "ratio":
-            return f"{value * 100:.1f}%"
-        if unit in ("currency", "EUR", "USD", "GBP"):
-            return f"{value:,.0f}"
-        if value.is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int | float):
+        return units.figure(value, unit)
     if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value)
+        return short_list([format_value(v) for v in value])
+    if isinstance(value, str) and value.count(";") >= LIST_SHOWN + 1:
+        return short_list(value.split(";"))
     return str(value)
+
+
+def short_list(items: Sequence[str], shown: int = LIST_SHOWN) -> str:
+    """A list as a cell: the first few items and how many more (the CSV beside the report holds all of them)."""
+    items = [i.strip() for i in items]
+    if len(items) <= shown + 1:
+        return ", ".join(items)
+    return ", ".join(items[:shown]) + f" +{len(items) - shown} more"
+
+
+def one_line(text: str, limit: int = ONE_LINE) -> str:
+    """An action's text for a one-line list: up to its first ';' or the end of a clause within `limit` characters,
+    else cut at a word with an ellipsis (the full text is in the section below and in actions.csv)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    cut = max(head.rfind(mark) for mark in ("; ", " (", ", "))
+    if cut >= limit // 2:
+        return head[:cut].rstrip(" ,;:") + "…"
+    return head[: head.rfind(" ")].rstrip(" ,;:") + "…"
 
 
 def format_change(headline: Headline) -> tuple[str, str]:
@@ -96,12 +151,9 @@ def format_change(headline: Headline) -> tuple[str, str]:
     change = headline.change
     if change is None:
         return "", ""
-    if abs(change) < 1e-9:
-        return "no change", "same"
-    if headline.unit == "ratio":
-        text = f"{change * 100:+.1f} pts"
-    else:
-        text = f"{change:+,.1f}" if not float(change).is_integer() else f"{change:+,.0f}"
+    text = units.change(change, headline.unit)
+    if text == "no change":
+        return text, "same"
     if headline.better == "neutral":
         return text, ""
     improved = change > 0 if headline.better == "higher" else change < 0
@@ -134,22 +186,40 @@ def table_view(
         return TableView(name=name, title=title, columns=[], rows=[], total_rows=0)
     model = type(rows[0])
     fields = list(model.model_fields)
-    units = {f: _column_unit(model, f) for f in fields}
-    cells = [[format_value(getattr(row, f), units[f], tz) for f in fields] for row in rows[:max_rows]]
+    col_units = {f: _column_unit(model, f) for f in fields}
+    # A column of changes is written as a signed change in its unit (+1.2 pts), not as a figure (1.2%).
+    changes = {f for f in fields if f == "change" or f.endswith("_change")}
+
+    def cell(row: BaseModel, f: str) -> str:
+        value = getattr(row, f)
+        if f in changes and isinstance(value, int | float) and not isinstance(value, bool):
+            return units.change(value, col_units[f]) or "—"
+        return format_value(value, col_units[f], tz)
+
+    cells = [[cell(row, f) for f in fields] for row in rows[:max_rows]]
     columns = [f.replace("_", " ") for f in fields]
     return TableView(name=name, title=title, columns=columns, rows=cells, total_rows=len(rows))
 
 
-def section_tables(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | None = None) -> list[TableView]:
-    """Every table-like field a section subclass adds (lists of row models), in declaration order."""
-    tables = []
-    for name, info in type(section).model_fields.items():
+def table_fields(section: Section) -> list[tuple[str, list[BaseModel]]]:
+    """Every table-like field a section subclass adds (non-empty lists of row models), in declaration order."""
+    fields = []
+    for name in type(section).model_fields:
         if name in _BASE_FIELDS or name in CHART_FIELDS:
             continue
         value = getattr(section, name)
         if isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
-            tables.append(table_view(name, info.description or name.replace("_", " "), value, max_rows, tz))
-    return tables
+            fields.append((name, value))
+    return fields
+
+
+def section_tables(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | None = None) -> list[TableView]:
+    """Every table of a section, in declaration order, titled by its field's description."""
+    info = type(section).model_fields
+    return [
+        table_view(name, info[name].description or name.replace("_", " "), rows, max_rows, tz)
+        for name, rows in table_fields(section)
+    ]
 
 
 def section_view(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | None = None) -> SectionView:
@@ -160,7 +230,7 @@ def section_view(section: Section, max_rows: int = MAX_TABLE_ROWS, tz: str | Non
         note=section.note,
         headlines=[headline_view(h) for h in section.headlines],
         tables=section_tables(section, max_rows, tz),
-        actions=section.actions,
+        actions=ranked(section.actions),
         basis=section.basis,
         definitions=section.definitions,
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from opsflow import units
 from opsflow.tasking import compute_task
 
 _MD_SPECIALS = re.compile(r"([\\`*_\[\]|#~])")
@@ -38,16 +39,19 @@ def templates_dir() -> Path:
 def md_escape(value: Any) -> MdSafe:
     """Text taken from data, made inert in Markdown: no tables broken, no emphasis, links, code or raw HTML.
 
-    Backslash-escapes `\\ ` * _ [ ] | # ~`, turns < > & into HTML entities and line breaks into spaces, so one
-    value stays on one line (a table cell).
+    Backslash-escapes `\\ ` * _ [ ] | # ~`, a `<` that could open an HTML tag, an `&` that could start an entity and
+    a leading `>`, and turns line breaks into spaces, so one value stays on one line (a table cell). No HTML entities:
+    "Identity & SSO" and ">= 15" read as written in the raw file too.
     """
     if isinstance(value, MdSafe):
         return value
     if value is None:
         return MdSafe("")
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"[\r\n]+", " ", text)
-    return MdSafe(_MD_SPECIALS.sub(r"\\\1", text))
+    text = re.sub(r"[\r\n]+", " ", str(value))
+    text = _MD_SPECIALS.sub(r"\\\1", text)
+    text = re.sub(r"&(?=#?[A-Za-z0-9]+;)", r"\\&", text)
+    text = re.sub(r"<(?=[A-Za-z/!?])", r"\\<", text)
+    return MdSafe(re.sub(r"^>", r"\\>", text))
 
 
 def _md_finalize(value: Any) -> Any:
@@ -56,9 +60,11 @@ def _md_finalize(value: Any) -> Any:
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage: 0.0123 -> 1.2%."""
+    """A share as a percentage: 0.0123 -> 1.2%; a share too small to show is "<0.1%", never "0.0%"."""
     if value is None:
         return ""
+    if digits == 1:
+        return units.figure(value, "ratio")
     return f"{value * 100:.{digits}f}%"
 
 

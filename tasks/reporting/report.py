@@ -7,19 +7,29 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from opsflow.charts import data_uri
 from opsflow.coverage import mark_partial
-from opsflow.findings import FocusSection, Section, headline_values
+from opsflow.findings import FocusItem, FocusSection, Section, headline_values
 from opsflow.history import HistoryStore
 from opsflow.period import local_time
+from opsflow.ranking import CATEGORY_LABELS, category, ranked
 from opsflow.tasking import compute_task, io_task
 from opsflow.timing import StageTimer
 from tasks.data.prepare import WorkspaceData
 from tasks.reporting.narrative import Narrative, UsageLog
-from tasks.reporting.present import SectionView, section_view, table_view
+from tasks.reporting.present import (
+    HeadlineView,
+    SectionView,
+    headline_view,
+    one_line,
+    section_view,
+    table_fields,
+    table_view,
+)
 from tasks.reporting.quality import quality_rows
 from tasks.reporting.render import render
 
@@ -48,6 +58,13 @@ class FlowReport(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage of the run.")
     section_charts: dict[str, list[str]] = Field(
         default_factory=dict, description="Section name -> charts shown at its top (names of the chart PNGs)."
+    )
+    leadership_update: str | None = Field(
+        None, description="The weekly ops update for leadership (at most 15 lines), posted to its own channel."
+    )
+    key_figures: list[str] = Field(
+        default_factory=list,
+        description="Headline keys shown as tiles on the first screen, in order; empty: each section's first figure.",
     )
 
     def section(self, name: str) -> Section | None:
@@ -94,20 +111,114 @@ def _views(report: FlowReport) -> list[SectionView]:
     return [section_view(s, tz=report.timezone) for s in report.sections]
 
 
-def _focus_tables(report: FlowReport) -> list[Any]:
-    if report.focus is None:
-        return []
+MAX_TILES = 8
+
+
+def key_tiles(report: FlowReport) -> list[HeadlineView]:
+    """The first screen's tiles: the report's key figures, or each section's first figure, at most MAX_TILES."""
+    by_key = {h.key: h for s in report.sections for h in s.headlines}
+    if report.key_figures:
+        picked = [by_key[k] for k in report.key_figures if k in by_key]
+    else:
+        picked = [s.headlines[0] for s in report.sections if s.available and s.headlines]
+    return [headline_view(h) for h in picked if h.value is not None][:MAX_TILES]
+
+
+class FirstLine(BaseModel):
+    """One action on the first screen: one line with its owner, due date and record."""
+
+    rank: int
+    category: str
+    text: str
+    owner: str
+    source: str
+    due: str
+
+
+def _first_lines(items: list[FocusItem]) -> list[FirstLine]:
     return [
-        table_view(name, title, rows, tz=report.timezone)
-        for name, title, rows in (
-            ("urgent", "Urgent", report.focus.urgent),
-            ("important", "Important", report.focus.important),
+        FirstLine(
+            rank=i.rank,
+            category=i.category,
+            text=one_line(i.text),
+            owner=i.owner,
+            source=i.source,
+            due=i.due.isoformat() if i.due else "",
         )
+        for i in items
     ]
 
 
+class Definition(BaseModel):
+    """A term the report uses, defined once however many sections use it."""
+
+    term: str
+    text: str
+    sections: list[str]
+
+
+def merged_definitions(report: FlowReport) -> list[Definition]:
+    """Every section's definitions, each term and wording once (one appendix per report)."""
+    merged: dict[tuple[str, str], Definition] = {}
+    sections = [*([report.focus] if report.focus else []), *report.sections]
+    for section in sections:
+        for term, text in section.definitions.items():
+            entry = merged.setdefault((term, text), Definition(term=term, text=text, sections=[]))
+            entry.sections.append(section.title)
+    return sorted(merged.values(), key=lambda d: d.term.lower())
+
+
+def _csv_frame(rows: list[BaseModel]) -> pd.DataFrame:
+    return pd.DataFrame([r.model_dump(mode="json") for r in rows])
+
+
+def write_lists(report: FlowReport, out_dir: Path) -> dict[str, tuple[str, int]]:
+    """Every list in full as CSV beside the report: actions.csv (every action, ranked), basis.csv, and one file per
+    section table under tables/. Returns name -> (path relative to the report, rows)."""
+    files: dict[str, tuple[str, int]] = {}
+    actions = ranked(a for s in report.sections for a in s.actions)
+    frame = pd.DataFrame(
+        [
+            {
+                "rank": n,
+                "urgency": a.urgency.value,
+                "category": CATEGORY_LABELS[category(a)][0],
+                "section": a.section,
+                "owner": a.owner or "unassigned",
+                "source": a.source,
+                "due": a.due.isoformat() if a.due else "",
+                "severity": a.severity or "",
+                "text": a.text,
+            }
+            for n, a in enumerate(actions, start=1)
+        ],
+        columns=["rank", "urgency", "category", "section", "owner", "source", "due", "severity", "text"],
+    )
+    frame.to_csv(out_dir / "actions.csv", index=False)
+    files["actions"] = ("actions.csv", len(frame))
+    basis = [{"section": s.title, **b.model_dump(mode="json")} for s in report.sections for b in s.basis]
+    if basis:
+        pd.DataFrame(basis).to_csv(out_dir / "basis.csv", index=False)
+        files["basis"] = ("basis.csv", len(basis))
+    for section in report.sections:
+        for name, rows in table_fields(section):
+            rel = f"tables/{section.name}-{name}.csv"
+            (out_dir / "tables").mkdir(exist_ok=True)
+            _csv_frame(rows).to_csv(out_dir / rel, index=False)
+            files[f"{section.name}.{name}"] = (rel, len(rows))
+    return files
+
+
+def write_definitions(report: FlowReport, out_dir: Path) -> Path:
+    """definitions.md beside the report: every term the report uses, once."""
+    path = out_dir / "definitions.md"
+    path.write_text(render("definitions.md.j2", report=report, definitions=merged_definitions(report)), "utf-8")
+    return path
+
+
 def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) -> dict[str, Path]:
-    """Write report.html (self-contained, charts inline), report.md, charts/*.png and report.json."""
+    """Write report.html (self-contained, charts inline), report.md, charts/*.png, report.json, and the full lists
+    beside them (actions.csv, basis.csv, tables/*.csv, definitions.md)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     chart_files = {}
     if charts:
@@ -116,13 +227,25 @@ def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) ->
         path = out_dir / "charts" / f"{name}.png"
         path.write_bytes(png)
         chart_files[name] = path
+    lists = write_lists(report, out_dir)
+    definitions = write_definitions(report, out_dir)
+    extra: dict[str, Path] = {}
+    if report.leadership_update:
+        extra["leadership"] = out_dir / "leadership-update.md"
+        extra["leadership"].write_text(report.leadership_update + "\n", encoding="utf-8")
+    focus = report.focus
     context = {
         "report": report,
         "title": report.title,
         "subtitle": report.subtitle,
         "generated_at": report.generated_at,
         "views": _views(report),
-        "focus_tables": _focus_tables(report),
+        "tiles": key_tiles(report),
+        "first_urgent": _first_lines(focus.urgent) if focus else [],
+        "first_important": _first_lines(focus.important) if focus else [],
+        "definitions": merged_definitions(report),
+        "lists": lists,
+        "excluded": [(s.title, b) for s in report.sections for b in s.basis if b.rows_excluded],
         "section_charts": report.section_charts,
         "charts_inline": {name: data_uri(png) for name, png in charts.items()},
         "charts_files": {name: f"charts/{path.name}" for name, path in chart_files.items()},
@@ -133,7 +256,15 @@ def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) ->
     md.write_text(render("report.md.j2", **context), encoding="utf-8")
     data = out_dir / "report.json"
     data.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-    return {"html": html, "markdown": md, "json": data, **{f"chart:{k}": v for k, v in chart_files.items()}}
+    return {
+        "html": html,
+        "markdown": md,
+        "json": data,
+        "definitions": definitions,
+        **extra,
+        **{f"list:{k}": out_dir / rel for k, (rel, _) in lists.items()},
+        **{f"chart:{k}": v for k, v in chart_files.items()},
+    }
 
 
 def summary_markdown(report: FlowReport) -> str:

@@ -21,10 +21,11 @@ from opsflow.period import Period
 from opsflow.settings import get_settings
 from opsflow.timing import StageTimer
 from tasks.coo.audit import history_for
+from tasks.coo.leadership import LEADERSHIP_FLOW
 from tasks.coo.summary import summary_figures
 from tasks.data.clock import on_the_clock
 from tasks.data.prepare import WorkspaceData, load_workspace_data, not_usable
-from tasks.delivery.publish import post_report
+from tasks.delivery.publish import post_report, post_update
 from tasks.delivery.run_tags import period_tag, tag_flow_run_task
 from tasks.reporting.narrative import Narrative, Narrator, UsageLog, Use, narrate_task, narrator_from_settings
 from tasks.reporting.report import (
@@ -223,5 +224,6 @@ def deliver(
                 closing,
                 severities=severities,
             )
+            delivered += post_update(published.report, published.paths, run.history, run.config.slack, LEADERSHIP_FLOW)
     run.close()
     return delivered

@@ -33,8 +33,9 @@ def test_audit_writes_every_section_and_saves_history(workspace: Path) -> None:
     for title in SECTIONS:
         assert f">{title}</h2>" in html
         assert f"## {title}\n" in markdown
-    for part in ("Executive summary", "Focus for the week", "Data quality", "Appendix: definitions"):
+    for part in ("Executive summary", "Focus for the week", "Data quality", "Appendix"):
         assert part in html and part in markdown
+    assert html.count('id="definitions"') == 1 and (out / "definitions.md").is_file()
     # Charts are inline in the HTML (self-contained) and separate PNG files for Markdown and Slack.
     assert html.count("data:image/png;base64,") >= 4
     assert len(list((out / "charts").glob("*.png"))) >= 4
@@ -69,7 +70,7 @@ def test_rerun_replaces_and_trends_compare_with_previous_week(workspace: Path) -
 
 @pytest.mark.slow
 def test_posts_once_per_week_through_the_slack_api(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    channels = {"#ops-weekly": "C0WEEK", "#inc-major": "C0MAJ", "#inc-critical": "C0CRIT"}
+    channels = {"#ops-weekly": "C0WEEK", "#inc-major": "C0MAJ", "#inc-critical": "C0CRIT", "#ops-leadership": "C0LEAD"}
     with SlackStandIn(channels=channels, member_of=set(channels.values())) as slack:
         monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
         monkeypatch.setenv("OPSFLOW_SLACK_API_URL", slack.api_url)
@@ -77,9 +78,15 @@ def test_posts_once_per_week_through_the_slack_api(workspace: Path, monkeypatch:
         first = _run(workspace)
         second = _run(workspace)
         # The sample has an open SEV2 at the end of the week: the post also goes to SEV2's channel (opsflow.yaml).
-        assert first.delivered == ["#ops-weekly: sent", "#inc-major: sent"]
-        assert second.delivered == ["#ops-weekly: already delivered", "#inc-major: already delivered"]
-        assert len(slack.posts()) == 4, "one main message and one thread reply per channel, once"
+        # The leadership update goes to its own channel, once per week too.
+        assert first.delivered == ["#ops-weekly: sent", "#inc-major: sent", "#ops-leadership: sent (leadership update)"]
+        assert second.delivered == [
+            "#ops-weekly: already delivered", "#inc-major: already delivered",
+            "#ops-leadership: already delivered (leadership update)",
+        ]  # fmt: skip
+        assert len(slack.posts()) == 5, "one main message and one thread reply per report channel, one update, once"
+        update = next(p for p in slack.posts() if p.get("channel") in ("C0LEAD", "#ops-leadership"))
+        assert "Next week's focus" in str(update["blocks"])
         header = (
             json.loads(slack.posts()[0]["blocks"])[0]
             if isinstance(slack.posts()[0]["blocks"], str)

@@ -68,10 +68,10 @@ def test_summary_cites_figures_by_placeholder_and_opsflow_writes_them(api: Anthr
         "{sla.week.compliance}. {focus_owner_a} owns the first item."
     )
     result = write_summary(_sections(), _focus("Dana"), PERIOD, _claude(api), UsageLog())
-    # week 27 Apr-03 May 2026; 12 and 9 as integers; 4.46 hours (two decimals under 10); 0.953 ratio -> 95.3%.
+    # week 27 Apr-03 May 2026; 12 and 9 as integers; 4.46 hours as "4.5 h" (hours to one decimal); 0.953 ratio -> 95.3%.
     assert result.source == "claude" and result.text.startswith(
         "In the week 27 Apr 2026 to 03 May 2026, 12 incidents were opened (previous week 9); median MTTR was "
-        "4.46 hours and SLA compliance 95.3%. Dana owns the first item."
+        "4.5 h and SLA compliance 95.3%. Dana owns the first item."
     )
 
 

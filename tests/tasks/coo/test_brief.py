@@ -86,8 +86,8 @@ def test_closing_line_goes_into_the_post(tmp_path: Path) -> None:
     sender.send(message, Progress(), lambda p: None)
     posted = json.loads((tmp_path / "slack-payload.json").read_text(encoding="utf-8"))["messages"][0]
     blocks = posted["chat.postMessage"]["blocks"]
-    # Before the last block (the "full report" context line), escaped like every data string.
-    assert blocks[-2]["text"]["text"] == "*1 urgent: 1 active incident. Start with &lt;!channel&gt; I1.*"
+    # Where to start opens the focus block (before the "full report" context line), escaped like every data string.
+    assert blocks[-2]["text"]["text"].startswith("*1 urgent: 1 active incident. Start with &lt;!channel&gt; I1.*\n")
     assert blocks[-1]["type"] == "context"
     assert posted["chat.postMessage"]["text"].endswith("Start with &lt;!channel&gt; I1.")
 

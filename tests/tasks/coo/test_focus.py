@@ -113,7 +113,9 @@ def test_limit_counts_left_out_by_section() -> None:
         (U, "sla", 2),
         (IM, "kpis", 1),
     ]
-    assert f.note and "1 urgent in incidents" in f.note and "2 urgent in sla" in f.note
+    # One line says what else waits, by level and section.
+    assert f.note == "Also waiting: 3 more urgent (incidents 1, sla 2); 1 more important (kpis 1). Each section lists "\
+        "its own; all are in actions.csv."
     # the headline and the closing line count everything, not only what is listed.
     assert {x.key: x.value for x in f.headlines}["focus.urgent.count"] == 5
     assert f.closing.startswith("5 urgent: 3 active incidents, 2 SLA breaches imminent.")
@@ -150,15 +152,21 @@ def test_rank_by_consequence_not_by_record_id() -> None:
         # Breached SLOs: the one still burning (3.5x) before the one that stopped (0x), whatever their ids.
         act("sla_breached", "sla a/stopped", "sla", impact=0.0),
         act("sla_breached", "sla z/burning", "sla", impact=3.5),
-        # Compliance work: an overdue SEV2 postmortem before vendor paperwork due earlier.
+        # Compliance work: an overdue SEV2 postmortem before vendor paperwork due earlier, and before breached SLOs.
         act("contract_notice", "vendor V1", "vendors", due=date(2026, 3, 1)),
+        act("vendor_critical_issue", "vendor V2", "vendors"),
+        act("sla_breach_imminent", "sla m/imminent", "sla", impact=8.0),
         act("postmortem_overdue", "incident P-7", "incidents", severity="SEV2", impact=30.0, due=date(2026, 3, 5)),
         # Repeat clusters: the 650-incident cluster before the 4-incident one (ids would say otherwise).
         act("repeat_problem_management", "incident C-1", "incidents", Urgency.IMPORTANT, impact=4.0),
         act("repeat_problem_management", "incident C-9", "incidents", Urgency.IMPORTANT, impact=650.0),
     ]
     focus = build_focus([Section(name="mixed", title="Mixed", actions=actions)], week)
+    # Live incidents, the overdue SEV1/SEV2 postmortem, the SLO still burning, the imminent breach, the vendor's
+    # critical issue, the vendor's paperwork, and last the breached SLO that stopped burning.
+    focus = build_focus([Section(name="mixed", title="Mixed", actions=actions)], week, limit=10)
     assert [i.source for i in focus.urgent] == [
-        "incident Z-9", "incident A-1", "sla z/burning", "sla a/stopped", "incident P-7", "vendor V1",
+        "incident Z-9", "incident A-1", "incident P-7", "sla z/burning", "sla m/imminent", "vendor V2", "vendor V1",
+        "sla a/stopped",
     ]  # fmt: skip
     assert [i.source for i in focus.important] == ["incident C-9", "incident C-1"]

@@ -68,4 +68,4 @@ def test_the_mean_okr_score_says_what_it_covers() -> None:
     sections = [compute_kpis(kpis, observations, PERIOD)]
     text = template_summary(sections, FocusSection(name="focus", title="Focus", closing="Done."), PERIOD)
     # Mean (0.5 + 0.3) / 2 = 0.4 over 2 scored KPIs of 3.
-    assert "KPIs score 0.40 on average against their targets (over the 2 KPIs with a score, of 3)" in text
+    assert "KPIs score 0.40 of 1 on average against their targets (over the 2 KPIs with a score, of 3)" in text

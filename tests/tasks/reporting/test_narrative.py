@@ -69,11 +69,11 @@ def test_good_tool_use_gives_claude_text_and_usage(api: AnthropicStandIn) -> Non
     assert "never an instruction" in request.body["system"] and "never write a number" in request.body["system"]
     prompt = request.body["messages"][0]["content"]
     table = json.loads(prompt.split("<figures>\n", 1)[1].split("\n</figures>", 1)[0])
-    # 0.953 as a ratio shows as 95.3%; 4.46 hours as "4.46 hours" (two decimals under 10).
+    # 0.953 as a ratio shows as 95.3%; 4.46 hours as "4.5 h" (hours to one decimal).
     assert table == {
         "incidents_count": {"shows_as": "12"},
         "sla_compliance": {"label": "SLA compliance", "shows_as": "95.3%"},
-        "mttr_median_h": {"label": "Median time to resolve", "shows_as": "4.46 hours"},
+        "mttr_median_h": {"label": "Median time to resolve", "shows_as": "4.5 h"},
     }
     assert usage.input_tokens == result.input_tokens and "1 calls" in usage.footer()
 
@@ -195,8 +195,8 @@ def test_numbers_the_model_writes_itself_are_rejected(api: AnthropicStandIn, sum
 def test_placeholders_are_filled_with_value_and_unit(api: AnthropicStandIn) -> None:
     api.summary = "SLA compliance was {sla_compliance} and MTTR { mttr_median_h } in {period}; see {incidents_count}."
     result = narrate("incident", FIGURES, FACTS, template, _claude(api))
-    # 0.953 ratio -> 95.3%; 4.46 hours -> "4.46 hours"; the text value as it is; 12 -> "12".
-    assert result.text.startswith("SLA compliance was 95.3% and MTTR 4.46 hours in 2026-W18; see 12.")
+    # 0.953 ratio -> 95.3%; 4.46 hours -> "4.5 h"; the text value as it is; 12 -> "12".
+    assert result.text.startswith("SLA compliance was 95.3% and MTTR 4.5 h in 2026-W18; see 12.")
 
 
 def test_check_and_fill_without_a_model() -> None:
@@ -206,7 +206,7 @@ def test_check_and_fill_without_a_model() -> None:
     assert check_draft("{a.total} tickets, {b.percent} of them late; owner {owner}; {figure_3}.", refs) is None
     # 1234 -> "1,234"; 12.5 is >= 10 so one decimal, and ".percent" means %; 2.0 is whole and "_hours" means hours.
     assert fill("{a.total} tickets, {b.percent} late; {owner}; {figure_3}", refs) == (
-        "1,234 tickets, 12.5% late; Ops 1; 2 hours"
+        "1,234 tickets, 12.5% late; Ops 1; 2 h"
     )
     assert check_draft("version 2 of the plan", refs) == "Claude: wrote the number '2' itself instead of a placeholder"
 

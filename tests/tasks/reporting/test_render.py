@@ -15,7 +15,10 @@ def test_templates_dir_holds_the_report_templates() -> None:
 
 
 def test_md_escape_makes_markdown_and_html_specials_literal() -> None:
-    assert md_escape("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    # A '<' that could open a tag is backslash-escaped: inert, and no HTML entity in the raw Markdown.
+    assert md_escape("<script>alert(1)</script>") == r"\<script>alert(1)\</script>"
+    assert md_escape("Identity & SSO, score >= 15, 1 < 2") == "Identity & SSO, score >= 15, 1 < 2"
+    assert md_escape("&amp; is kept as written") == r"\&amp; is kept as written"
     assert md_escape("| x | **y**") == r"\| x \| \*\*y\*\*"
     assert md_escape("[a](b) `c` _d_") == r"\[a\](b) \`c\` \_d\_"
     assert md_escape("line one\nline two") == "line one line two"
@@ -27,7 +30,7 @@ def test_md_escape_makes_markdown_and_html_specials_literal() -> None:
 def test_markdown_env_escapes_every_value_without_a_filter() -> None:
     env = markdown_env().overlay(loader=DictLoader({"t.md.j2": "# {{ title }}\n| {{ cell }} | {{ trusted }} |"}))
     out = env.get_template("t.md.j2").render(title=HOSTILE[0], cell=HOSTILE[1], trusted=MdSafe("**bold**"))
-    assert out == "# &lt;script&gt;alert(1)&lt;/script&gt;\n| \\| x \\| \\*\\*y\\*\\* | **bold** |"
+    assert out == "# \\<script>alert(1)\\</script>\n| \\| x \\| \\*\\*y\\*\\* | **bold** |"
 
 
 def test_html_env_autoescapes() -> None:
