@@ -26,17 +26,24 @@ Health = Literal["on track", "at risk", "off track"]
 class ProjectRow(BaseModel):
     """One project: progress, earned value and the forecast from the critical path."""
 
+    # What a reader needs first (health, progress, SPI and CPI, the forecast) leads: a report shows a wide
+    # table's first columns in its section and the rest in the appendix.
     project_id: str
     project: str = Field(description="Project name.")
     owner: str | None = None
     status: str = Field(description="Portfolio status (planned, active, on_hold).")
     health: Health = Field(description="on track / at risk / off track by slack, SPI and CPI.")
+    percent_complete: Ratio = Field(description="Weighted share of work done, 0..1.")
+    planned_percent: Ratio = Field(description="Weighted share of work planned to be done by as_of, 0..1.")
+    spi: float | None = Field(None, description="Schedule performance index: EV / PV.")
+    cpi: float | None = Field(None, description="Cost performance index: EV / AC.")
+    forecast_finish: dt.date = Field(description="Earliest finish from as_of by the remaining work and dependencies.")
+    due_date: dt.date
+    slack_days: float = Field(description="due_date - forecast finish, in days (negative = late).")
     tasks: int = Field(description="Tasks in the project.")
     weight_basis: Literal["budget", "duration", "count"] = Field(
         description="How task progress is weighted: task budgets when every task has one, else duration_likely."
     )
-    percent_complete: Ratio = Field(description="Weighted share of work done, 0..1.")
-    planned_percent: Ratio = Field(description="Weighted share of work planned to be done by as_of, 0..1.")
     schedule_variance: Ratio = Field(
         description="percent_complete - planned_percent, as a ratio (-0.05 = 5 points behind plan)."
     )
@@ -46,12 +53,7 @@ class ProjectRow(BaseModel):
     pv: float | None = Field(None, description="Planned value: sum budget x planned percent.")
     ac: float | None = Field(None, description="Actual cost booked so far.")
     sv: float | None = Field(None, description="Schedule variance in currency: EV - PV.")
-    spi: float | None = Field(None, description="Schedule performance index: EV / PV.")
-    cpi: float | None = Field(None, description="Cost performance index: EV / AC.")
     eac: float | None = Field(None, description="Estimate at completion: BAC / CPI.")
-    forecast_finish: dt.date = Field(description="Earliest finish from as_of by the remaining work and dependencies.")
-    due_date: dt.date
-    slack_days: float = Field(description="due_date - forecast finish, in days (negative = late).")
     critical_path: str = Field(description="Unfinished tasks with zero total float, in dependency order.")
     slipping_tasks: str = Field(description="Critical-path tasks forecast to finish after their planned finish.")
 

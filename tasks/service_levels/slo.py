@@ -16,6 +16,9 @@ from opsflow.coverage import first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
 from opsflow.period import Period
 from opsflow.tasking import compute_task
+from tasks.service_levels.burn import DEFINITION as BURN_DEFINITION
+from tasks.service_levels.burn import RULES as BURN_RULES
+from tasks.service_levels.burn import evaluate
 from tasks.service_levels.tickets import TicketAtRisk, TicketSlaRow, compute_ticket_sla
 
 TREND_WEEKS = 12
@@ -90,6 +93,11 @@ class ErrorBudgetRow(BaseModel):
         SloStatus.OK, description="breached (budget exhausted), breach imminent (runs out within 7 days), ok."
     )
     owner: str | None = Field(None, description="Service owner from the service catalogue, when it lists it.")
+    alert: str = Field("none", description="Multi-window burn-rate alert at the period end: page, ticket, none.")
+    alert_rule: str | None = Field(None, description="The burn-rate rule that fired: fast, medium or slow.")
+    burn_1h: float | None = Field(None, description="Burn rate over the last hour before the period end.")
+    burn_6h: float | None = Field(None, description="Burn rate over the last 6 hours before the period end.")
+    burn_3d: float | None = Field(None, description="Burn rate over the last 3 days before the period end.")
 
 
 class TrendRow(BaseModel):
@@ -126,6 +134,7 @@ class SlaSection(Section):
 
 
 DEFINITIONS: dict[str, str] = {
+    "burn-rate alert": BURN_DEFINITION,
     "met": (
         "An event is met when its met flag says so; when the flag is empty, when measured_value <= target_value. "
         "Events with neither are left out of every SLA figure."
@@ -420,6 +429,7 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
         if (objective := _num(pair_objective.get((cat, svc)))) is not None
     ]
     error_budgets = [b for b in error_budgets if b.status != Status.NO_DATA]
+    _attach_alerts(error_budgets, frame, period)
 
     # 12-week trend per category.
     trend_counts = frame.groupby(["category", "weeks_ago"])["ok"].agg(["size", "sum"])
@@ -441,6 +451,10 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
 
     at_risk = [b for b in error_budgets if b.at_risk_next_week]
     actions = [_breach_action(b) for b in at_risk]
+    # A page or ticket on a budget the actions above already cover adds nothing but a second line for one SLO.
+    covered = {(b.category, b.service) for b in at_risk}
+    actions += [_alert_action(b) for b in error_budgets if b.alert in ("page", "ticket") and (b.category, b.service)
+                not in covered]  # fmt: skip
     headlines = [
         Headline(
             key="sla.week.compliance",
@@ -475,6 +489,18 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
             key="sla.breach_imminent",
             label="SLA breaches imminent (budget runs out within 7 days)",
             value=sum(b.slo_status == SloStatus.IMMINENT for b in error_budgets),
+            better="lower",
+        ),
+        Headline(
+            key="sla.alerts.page",
+            label="SLOs burning fast enough to page (multi-window burn rate)",
+            value=sum(b.alert == "page" for b in error_budgets),
+            better="lower",
+        ),
+        Headline(
+            key="sla.alerts.ticket",
+            label="SLOs burning slowly enough for a ticket",
+            value=sum(b.alert == "ticket" for b in error_budgets),
             better="lower",
         ),
     ]
@@ -577,6 +603,43 @@ def _breach_action(b: ErrorBudgetRow) -> Action:
         kind=kind,
         # A breached SLO that is still burning comes before one that stopped: the burn rate is its impact.
         impact=b.burn_rate,
+    )
+
+
+def _attach_alerts(budgets: list[ErrorBudgetRow], frame: pd.DataFrame, period: Period) -> None:
+    """Each SLO's multi-window burn-rate alert at the period end, from its usable events of the last three days."""
+    longest = max(rule.long for rule in BURN_RULES)
+    recent = frame[frame["measured_at"] >= pd.Timestamp(period.end) - longest]
+    groups = {key: g for key, g in recent.groupby(KEYS)}
+    for b in budgets:
+        events = groups.get((b.category, b.service))
+        if events is None or b.allowed_error_ratio <= NO_BUDGET:
+            b.alert = "no data" if events is None else "none"
+            continue
+        verdict = evaluate(events["measured_at"], events["ok"] == 0, pd.Timestamp(period.end), b.allowed_error_ratio)
+        b.alert, b.alert_rule = verdict.alert, verdict.rule
+        b.burn_1h, b.burn_6h, b.burn_3d = verdict.burn_1h, verdict.burn_6h, verdict.burn_3d
+
+
+def _alert_action(b: ErrorBudgetRow) -> Action:
+    """A page is urgent (the budget burns fast now), a ticket important (it burns slowly but steadily)."""
+    page = b.alert == "page"
+    rates = ", ".join(
+        f"{label} {rate:.1f}x" for label, rate in (("1 h", b.burn_1h), ("6 h", b.burn_6h), ("3 d", b.burn_3d))
+        if rate is not None
+    )  # fmt: skip
+    return Action(
+        text=(
+            f"{'Page' if page else 'Open a ticket'} for {b.category} / {b.service}: the error budget burns at "
+            f"{rates} ({b.alert_rule} burn-rate rule; objective {b.objective:.2%}, "
+            f"{(b.budget_remaining or 0):.0%} of the 30-day budget left)."
+        ),
+        urgency=Urgency.URGENT if page else Urgency.IMPORTANT,
+        owner=b.owner,
+        source=f"sla {b.category}/{b.service}",
+        section="sla",
+        kind="sla_burn_page" if page else "sla_burn_ticket",
+        impact=b.burn_1h if page else b.burn_3d,
     )
 
 

@@ -28,31 +28,32 @@ EPS = 1e-9
 class VendorScore(BaseModel):
     """One vendor's scorecard over the 30 days ending as_of."""
 
+    # The verdict and the rates against contract lead: a report shows a wide table's first columns in its section.
     vendor_id: str
     vendor: str = Field(description="Vendor name.")
     owner: str | None = Field(None, description="Who manages the relationship.")
-    deliveries_due: int = Field(description="Deliveries whose promised date is in the 30 days ending as_of.")
-    on_time: int = Field(description="Of those, delivered on or before the promised date (and by as_of).")
-    late: int = Field(description="Of those, delivered after the promised date or still outstanding after it.")
-    pending: int = Field(description="Of those, due on as_of and not delivered yet: neither on time nor late.")
+    flagged: bool = Field(description="At least 3 violation days in the 30 days and below its contract threshold.")
     ontime_rate: OptRatio = Field(None, description="on time / (on time + late); None without such deliveries.")
     ontime_target: Ratio = Field(description="Contracted on-time rate.")
     quality_rate: OptRatio = Field(
         None, description="1 - defective units / units, over deliveries received in the 30 days."
     )
     quality_target: Ratio = Field(description="Contracted share of units without defect.")
-    below_threshold: bool = Field(description="On-time or quality rate below its contract target.")
     violations_30d: int = Field(
         description="Violation days in the 30 days: days that were a late day, a quality day or both (at most 30)."
     )
+    trend: Literal["improving", "stable", "worsening"] | None = Field(
+        None, description="On-time rate change against the previous 30 days (more than 2 points either way)."
+    )
+    deliveries_due: int = Field(description="Deliveries whose promised date is in the 30 days ending as_of.")
+    on_time: int = Field(description="Of those, delivered on or before the promised date (and by as_of).")
+    late: int = Field(description="Of those, delivered after the promised date or still outstanding after it.")
+    pending: int = Field(description="Of those, due on as_of and not delivered yet: neither on time nor late.")
+    below_threshold: bool = Field(description="On-time or quality rate below its contract target.")
     late_days_30d: int = Field(description="Days in the 30 days on which the late share exceeded 1 - ontime_target.")
     quality_days_30d: int = Field(description="Days in the 30 days on which received units missed quality_target.")
     violations_mtd: int = Field(description="Violation days month to date.")
     ontime_rate_previous: OptRatio = Field(None, description="On-time rate of the 30 days before those 30 days.")
-    trend: Literal["improving", "stable", "worsening"] | None = Field(
-        None, description="On-time rate change against the previous 30 days (more than 2 points either way)."
-    )
-    flagged: bool = Field(description="At least 3 violation days in the 30 days and below its contract threshold.")
 
 
 class Violation(BaseModel):
