@@ -76,10 +76,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input, not a bug: each is reported as its one-line message."""
     from opsflow.config import ConfigError
     from opsflow.datasets import DataSourceError
+    from opsflow.openslo import OpenSloError
     from opsflow.period import PeriodError
     from opsflow.runtime import UnknownFlowError
 
-    return (UserError, ConfigError, DataSourceError, UnknownFlowError, PeriodError, OSError)
+    return (UserError, ConfigError, DataSourceError, UnknownFlowError, PeriodError, OpenSloError, OSError)
 
 
 @app.callback()
@@ -236,6 +237,45 @@ def map_suggest(
     except _user_errors() as exc:
         _fail(str(exc))
     typer.echo(text, nl=False)
+
+
+slo_app = typer.Typer(help="SLOs as OpenSLO v1 documents.", no_args_is_help=True)
+app.add_typer(slo_app, name="slo")
+
+
+@slo_app.command("export")
+def slo_export(
+    workspace: Annotated[Path | None, typer.Option(help=DEFAULT_WORKSPACE_HELP)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: print).")] = None,
+) -> None:
+    """Write the SLOs every report uses (the export's objectives, or slos/*.yaml where they set one) as OpenSLO v1.
+    Put the file in the workspace's slos/ folder and edit a target: the next run judges that SLO by it."""
+    from opsflow import openslo
+    from opsflow.config import load_config
+
+    try:
+        ws = _workspace(workspace)
+        config = load_config(ws)
+        if "sla_events" not in config.sources:
+            raise UserError(f"{ws}: opsflow.yaml maps no sla_events dataset, so there are no SLOs to export")
+        from tasks.data.ingest import load_workspace
+        from tasks.data.prepare import QUARANTINE_DIR, apply_slo_files
+        from tasks.data.validate import validate_workspace
+
+        loaded, _ = load_workspace(ws, config)
+        data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
+        apply_slo_files(data, ws)
+        events = data.frame("sla_events")
+        if events is None:
+            raise UserError(f"{ws}: the sla_events dataset could not be read; run `opsflow validate` for why")
+        text = openslo.dump(openslo.from_events(events))
+    except _user_errors() as exc:
+        _fail(str(exc))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"Wrote {text.count('kind: SLO')} SLOs to {out}.")
 
 
 @app.command(context_settings={"help_option_names": []})

@@ -92,6 +92,8 @@ class OpsData:
     end_activities: dict[str, list[str]] = field(default_factory=dict)
     """Per process, the activities that complete a case (opsflow.yaml `processes`); a process not listed completes
     at the activity most of its cases end with. Carried with the data so every flow judges completion alike."""
+    slo_overrides: int = 0
+    """SLA events whose objective the workspace's OpenSLO files (slos/) changed from the export's."""
 
     def frame(self, name: str) -> pd.DataFrame | None:
         ds = self.datasets.get(name)

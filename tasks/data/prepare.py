@@ -7,9 +7,11 @@ from pathlib import Path
 
 from prefect.states import Failed, State
 
+from opsflow import openslo
 from opsflow.config import WorkspaceConfig, load_config
 from opsflow.datasets import OpsData
 from opsflow.memory import release_free_memory
+from opsflow.openslo import OpenSloError
 from opsflow.timing import StageTimer
 from tasks.data.ingest import load_order, load_source_task
 from tasks.data.validate import validate_workspace_task
@@ -78,7 +80,22 @@ def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> Wor
         data = validate_workspace_task(loaded, config, workspace / QUARANTINE_DIR, release=True)
         release_free_memory()
     data.end_activities = config.end_activities()
+    try:
+        data.slo_overrides = apply_slo_files(data, workspace)
+    except OpenSloError as exc:
+        load_errors["slos"] = str(exc)
     return WorkspaceData(workspace, config, data, load_errors)
+
+
+def apply_slo_files(data: OpsData, workspace: Path) -> int:
+    """The objectives of the workspace's OpenSLO files (slos/*.yaml) set on the SLA events, so every flow and report
+    judges an SLO by the team's own definition; the number of events whose objective changed."""
+    slos = openslo.read_folder(workspace)
+    events = data.datasets.get("sla_events")
+    if not slos or events is None:
+        return 0
+    events.frame, changed = openslo.apply(events.frame, slos)
+    return changed
 
 
 def not_usable(flow: str, prepared: WorkspaceData) -> State:

@@ -420,3 +420,26 @@ def test_validate_says_a_load_error_once(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert output.count("required column ended_at missing") == 1, output
     assert _one_error_line(result.stderr, only=False).endswith("process_events: could not be read (see above)")
+
+
+def test_slo_export_round_trips_and_an_edited_target_is_used(sample_workspace: Path, tmp_path: Path) -> None:
+    from opsflow import openslo
+
+    ws = _copy(sample_workspace, tmp_path)
+    (ws / "slos").mkdir()
+    out = ws / "slos" / "opsflow.yaml"
+    result = runner.invoke(app, ["slo", "export", "--workspace", str(ws), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    slos = openslo.load(out.read_text(encoding="utf-8"))
+    checkout = next(s for s in slos if s.key == ("uptime", "checkout"))
+    assert checkout.target == 0.999  # the sample's uptime objective
+    # The team tightens checkout to 99.95%: the events every flow reads carry it; re-exporting shows it.
+    out.write_text(out.read_text(encoding="utf-8").replace("target: 0.999\n", "target: 0.9995\n", 1), "utf-8")
+    again = runner.invoke(app, ["slo", "export", "--workspace", str(ws)])
+    assert again.exit_code == 0, again.output
+    first = openslo.load(again.stdout)
+    assert sorted(s.target for s in first) != sorted(s.target for s in slos)
+    # A broken file is one line naming it.
+    (ws / "slos" / "broken.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x}\n", "utf-8")
+    broken = runner.invoke(app, ["slo", "export", "--workspace", str(ws)])
+    assert broken.exit_code == 1 and "slos/broken.yaml document 1 (SLO x)" in broken.stderr
