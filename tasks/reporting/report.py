@@ -209,10 +209,10 @@ def write_lists(report: FlowReport, out_dir: Path) -> dict[str, tuple[str, int]]
     return files
 
 
-def write_definitions(report: FlowReport, out_dir: Path) -> Path:
+def write_definitions(report: FlowReport, out_dir: Path, definitions: list[Definition]) -> Path:
     """definitions.md beside the report: every term the report uses, once."""
     path = out_dir / "definitions.md"
-    path.write_text(render("definitions.md.j2", report=report, definitions=merged_definitions(report)), "utf-8")
+    path.write_text(render("definitions.md.j2", report=report, definitions=definitions), "utf-8")
     return path
 
 
@@ -228,7 +228,8 @@ def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) ->
         path.write_bytes(png)
         chart_files[name] = path
     lists = write_lists(report, out_dir)
-    definitions = write_definitions(report, out_dir)
+    merged = merged_definitions(report)
+    definitions = write_definitions(report, out_dir, merged)
     extra: dict[str, Path] = {}
     if report.leadership_update:
         extra["leadership"] = out_dir / "leadership-update.md"
@@ -243,7 +244,7 @@ def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) ->
         "tiles": key_tiles(report),
         "first_urgent": _first_lines(focus.urgent) if focus else [],
         "first_important": _first_lines(focus.important) if focus else [],
-        "definitions": merged_definitions(report),
+        "definitions": merged,
         "lists": lists,
         "excluded": [(s.title, b) for s in report.sections for b in s.basis if b.rows_excluded],
         "section_charts": report.section_charts,
