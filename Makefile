@@ -33,8 +33,9 @@ demo: $(INSTALLED)
 	test -f workspace/opsflow.yaml || $(BIN)/opsflow sample --out workspace
 	$(BIN)/opsflow run weekly-audit --workspace workspace $(DEMO_ARGS)
 
+# Two workers (the CI machine's two cores), each taking whole test files, so module fixtures are built once.
 test: $(INSTALLED_DEV)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 check: $(INSTALLED_DEV)
 	$(BIN)/ruff check .

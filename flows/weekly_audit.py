@@ -35,6 +35,12 @@ class WeeklyAuditParams(WorkspaceParams):
     as_of: date | None = date_field(
         "Last day of the week to audit (a Sunday by default). Empty: the last complete week the data covers."
     )
+    capacity_growth: float = Field(
+        0.15,
+        ge=-0.5,
+        le=3.0,
+        description="The capacity what-if: growth of each resource's utilization per month (0.15 = +15% a month).",
+    )
     post_to_slack: bool = post_to_slack_field()
 
 
@@ -64,7 +70,9 @@ def weekly_audit(params: WeeklyAuditParams = DEFAULT_PARAMS) -> WeeklyAuditResul
     if isinstance(period := run.clock(params.as_of, Period), State):
         return period
     run.tag(period.key)
-    week = compute_week(run.data, period, run.history, run.config.end_activities(), parallel=True)
+    week = compute_week(
+        run.data, period, run.history, run.config.end_activities(), parallel=True, growth=params.capacity_growth
+    )
     focus = focus_on(week.sections, period)
     attach_previous(week.sections, load_previous_audit_task(run.history, period.as_of))
     published = publish(

@@ -35,6 +35,10 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+LEGEND_INSIDE = 4
+"""Series a line chart's legend may hold inside the plot."""
+
+
 def line_chart(
     title: str,
     series: Mapping[str, Sequence[tuple[date, float | None]]],
@@ -73,7 +77,10 @@ def line_chart(
     ax.set_title(title, fontsize=11, loc="left")
     ax.set_ylabel(y_label + (" (%)" if percent else ""))
     ax.grid(alpha=0.3)
-    if series:
+    if len(series) > LEGEND_INSIDE:
+        # Beside the plot: inside, a legend of many lines covers the lines it names.
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    elif series:
         ax.legend(fontsize=8, loc="best", frameon=False)
     ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d %b"))
     fig.autofmt_xdate()

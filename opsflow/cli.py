@@ -256,8 +256,10 @@ def slo_export(
     try:
         ws = _workspace(workspace)
         config = load_config(ws)
-        if "sla_events" not in config.sources:
-            raise UserError(f"{ws}: opsflow.yaml maps no sla_events dataset, so there are no SLOs to export")
+        if "sla_events" not in config.sources and "service_metrics" not in config.sources:
+            raise UserError(
+                f"{ws}: opsflow.yaml maps neither sla_events nor service_metrics, so there are no SLOs to export"
+            )
         from tasks.data.ingest import load_workspace
         from tasks.data.prepare import QUARANTINE_DIR, apply_slo_files
         from tasks.data.validate import validate_workspace
@@ -265,10 +267,13 @@ def slo_export(
         loaded, _ = load_workspace(ws, config)
         data = validate_workspace(loaded, config, ws / QUARANTINE_DIR)
         apply_slo_files(data, ws)
-        events = data.frame("sla_events")
-        if events is None:
-            raise UserError(f"{ws}: the sla_events dataset could not be read; run `opsflow validate` for why")
-        text = openslo.dump(openslo.from_events(events))
+        from tasks.service_levels.objectives import service_slos
+
+        events, metrics = data.frame("sla_events"), data.frame("service_metrics")
+        if events is None and metrics is None:
+            raise UserError(f"{ws}: the SLA datasets could not be read; run `opsflow validate` for why")
+        slos = openslo.from_events(events) if events is not None else []
+        text = openslo.dump([*slos, *service_slos(metrics, data.frame("services"))])
     except _user_errors() as exc:
         _fail(str(exc))
     if out is None:

@@ -14,7 +14,10 @@ ColumnType = Literal["string", "integer", "number", "boolean", "datetime", "date
 DATASETS: tuple[str, ...] = (
     "vendors",
     "services",
+    "service_metrics",
+    "capacity",
     "incidents",
+    "changes",
     "sla_events",
     "vendor_deliveries",
     "process_events",

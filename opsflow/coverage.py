@@ -16,6 +16,9 @@ from opsflow.period import Period, local_time
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "incidents": ("opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "postmortem_completed_at"),
     "sla_events": ("measured_at",),
+    "service_metrics": ("interval_start",),
+    "capacity": ("measured_at",),
+    "changes": ("deployed_at", "restored_at"),
     "vendor_deliveries": ("delivered_date",),
     "process_events": ("started_at", "ended_at"),
     "kpi_observations": ("observed_on",),
@@ -27,6 +30,9 @@ reaches. Deadlines and plans (promised_date, postmortem_due_at, planned dates) a
 ROW_TIME: dict[str, str] = {
     "incidents": "opened_at",
     "sla_events": "measured_at",
+    "service_metrics": "interval_start",
+    "capacity": "measured_at",
+    "changes": "deployed_at",
     "process_events": "ended_at",
     "kpi_observations": "observed_on",
 }
@@ -43,13 +49,16 @@ LATER_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "vendor_deliveries": {
         "delivered_date": ("delivered_date", "defective_quantity", "quality_issue", "response_hours"),
     },
+    "changes": {"restored_at": ("restored_at",)},
 }
 """Per dataset, a time column whose value at or after the cut was not yet known, and the columns that become known
 with it (a delivery's defects are counted when it arrives; a postmortem is due only once the incident is resolved)."""
 
 SECTION_DATASETS: dict[str, tuple[str, ...]] = {
     "incidents": ("incidents",),
-    "sla": ("sla_events",),
+    "sla": ("sla_events", "service_metrics"),
+    "capacity": ("capacity",),
+    "changes": ("changes", "incidents"),
     "vendors": ("vendor_deliveries",),
     "processes": ("process_events",),
     "kpis": ("kpi_observations",),
@@ -68,7 +77,7 @@ class ClockRule:
     lag_days: int = 0  # a day flow's default is this many days before today at most
 
 
-_ALL_EVENTS = ("incidents", "sla_events", "vendor_deliveries", "process_events")
+_ALL_EVENTS = ("incidents", "sla_events", "service_metrics", "vendor_deliveries", "process_events")
 
 CLOCK_RULES: dict[str, ClockRule] = {
     "weekly-audit": ClockRule(_ALL_EVENTS, "week"),

@@ -1,5 +1,6 @@
 """SLOs as OpenSLO v1 documents (the format Sloth and Nobl9 users keep them in): read the subset that maps to opsflow's
-SLA events, and write opsflow's objectives back, so a team's SLO files set the objective every report uses."""
+SLA events and service-tier SLOs, and write opsflow's objectives back, so a team's SLO files set the objective every
+report uses."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ SLO_DIR = "slos"
 
 API_VERSION = "openslo/v1"
 SOURCE_TYPE = "opsflow"
-"""The metricSource type of an SLI opsflow measures itself, from its `sla_events` dataset."""
+"""The metricSource type of an SLI opsflow measures itself, from its `sla_events` or `service_metrics` dataset."""
 WINDOW = "30d"
+
+SERVICE_METRICS = "service_metrics"
+REQUEST_CATEGORIES = ("latency", "latency_p95", "error_rate")
+"""SLO categories measured from service_metrics (requests or intervals), not from SLA events: latency (requests
+within the threshold, from histograms), latency_p95 (intervals whose p95 is within it) and error_rate."""
+LATENCY_CATEGORIES = ("latency", "latency_p95")
 
 
 class OpenSloError(ValueError):
@@ -34,10 +41,16 @@ class SloObjective:
     target: float
     name: str = ""
     description: str = ""
+    threshold: float | None = None
+    """A latency SLO's threshold in seconds (`op: lte`, `value`); None elsewhere."""
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.category, self.service)
+
+    @property
+    def dataset(self) -> str:
+        return SERVICE_METRICS if self.category in REQUEST_CATEGORIES else "sla_events"
 
 
 def _name(category: str, service: str) -> str:
@@ -45,36 +58,49 @@ def _name(category: str, service: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{category}-{service}".lower()).strip("-")[:63]
 
 
-def _source(category: str, service: str, good: bool) -> dict[str, Any]:
-    spec: dict[str, Any] = {"dataset": "sla_events", "category": category, "service": service}
+def _source(slo: SloObjective, good: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"dataset": slo.dataset, "category": slo.category, "service": slo.service}
     if good:
         spec["met"] = True
     return {"metricSource": {"type": SOURCE_TYPE, "spec": spec}}
 
 
+def _describe(slo: SloObjective) -> str:
+    if slo.category == "error_rate":
+        return f"Share of {slo.service}'s requests that do not fail."
+    if slo.category in LATENCY_CATEGORIES:
+        unit = "requests" if slo.category == "latency" else "intervals whose p95 is"
+        return f"Share of {slo.service}'s {unit} within {slo.threshold:g} s."
+    return f"Share of {slo.category} events of {slo.service} that are met."
+
+
 def to_document(slo: SloObjective) -> dict[str, Any]:
     """One SLO as an OpenSLO v1 `SLO` document with an inline ratio SLI over opsflow's SLA events."""
     name = slo.name or _name(slo.category, slo.service)
+    objective: dict[str, Any] = {"displayName": "met", "target": slo.target}
+    if slo.threshold is not None:
+        objective = {"displayName": f"within {slo.threshold:g} s", "op": "lte", "value": slo.threshold}
+        objective["target"] = slo.target
     return {
         "apiVersion": API_VERSION,
         "kind": "SLO",
         "metadata": {"name": name, "displayName": f"{slo.category} / {slo.service}"},
         "spec": {
-            "description": slo.description or f"Share of {slo.category} events of {slo.service} that are met.",
+            "description": slo.description or _describe(slo),
             "service": slo.service,
             "indicator": {
                 "metadata": {"name": f"{name}-sli"},
                 "spec": {
                     "ratioMetric": {
                         "counter": True,
-                        "good": _source(slo.category, slo.service, True),
-                        "total": _source(slo.category, slo.service, False),
+                        "good": _source(slo, True),
+                        "total": _source(slo, False),
                     }
                 },
             },
             "timeWindow": [{"duration": WINDOW, "isRolling": True}],
             "budgetingMethod": "Occurrences",
-            "objectives": [{"displayName": "met", "target": slo.target}],
+            "objectives": [objective],
         },
     }
 
@@ -125,6 +151,11 @@ def from_document(doc: Any, where: str) -> SloObjective | None:
     if not isinstance(target, int | float) or not 0 < float(target) < 1:
         raise OpenSloError(f"{where}: spec.objectives[0].target must be a ratio between 0 and 1, e.g. 0.999")
     description = str(doc.get("spec", {}).get("description") or "")
+    threshold = first.get("value") if isinstance(first, dict) else None
+    if category in LATENCY_CATEGORIES and threshold is not None:
+        if first.get("op", "lte") not in ("lte", "lt") or not isinstance(threshold, int | float) or threshold <= 0:
+            raise OpenSloError(f"{where}: a latency objective is `op: lte` with `value` in seconds above 0, e.g. 2")
+        return SloObjective(category, service, float(target), name, description, float(threshold))
     return SloObjective(category, service, float(target), name, description)
 
 
@@ -152,13 +183,17 @@ def read_folder(workspace: Path) -> list[SloObjective]:
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         for slo in load(path.read_text(encoding="utf-8"), f"{SLO_DIR}/{path.name}"):
             earlier = found.get(slo.key)
-            if earlier is not None and earlier[0].target != slo.target:
+            if earlier is not None and (earlier[0].target, earlier[0].threshold) != (slo.target, slo.threshold):
                 raise OpenSloError(
-                    f"{SLO_DIR}/{path.name}: {slo.category} / {slo.service} has target {slo.target}, but "
-                    f"{earlier[1]} says {earlier[0].target}; keep one"
+                    f"{SLO_DIR}/{path.name}: {slo.category} / {slo.service} has target {slo.target}"
+                    f"{_within(slo)}, but {earlier[1]} says {earlier[0].target}{_within(earlier[0])}; keep one"
                 )
             found[slo.key] = (slo, f"{SLO_DIR}/{path.name}")
     return [slo for slo, _ in found.values()]
+
+
+def _within(slo: SloObjective) -> str:
+    return f" within {slo.threshold:g} s" if slo.threshold is not None else ""
 
 
 def from_events(sla_events: pd.DataFrame) -> list[SloObjective]:
@@ -177,10 +212,47 @@ def from_events(sla_events: pd.DataFrame) -> list[SloObjective]:
 def apply(sla_events: pd.DataFrame, slos: Iterable[SloObjective]) -> tuple[pd.DataFrame, int]:
     """The events with each defined SLO's target as their objective (a new frame; rows unchanged otherwise), and how
     many rows took a target different from the export's."""
-    targets = {s.key: s.target for s in slos}
+    targets = {s.key: s.target for s in slos if s.dataset == "sla_events"}
     if not targets or sla_events.empty:
         return sla_events, 0
     keys = pd.MultiIndex.from_frame(sla_events[["category", "service"]].astype(str))
     mapped = pd.Series(keys.map(lambda k: targets.get(k)), index=sla_events.index, dtype="float64")
     changed = int((mapped.notna() & (mapped != sla_events["objective"])).sum())
     return sla_events.assign(objective=mapped.fillna(sla_events["objective"])), changed
+
+
+SERVICE_COLUMNS = ("latency_threshold_seconds", "latency_objective", "error_rate_max")
+"""The service catalogue's per-service objectives that a service-tier SLO file sets."""
+
+
+def apply_to_services(services: pd.DataFrame, slos: Iterable[SloObjective]) -> tuple[pd.DataFrame, int]:
+    """The service catalogue with each service-tier SLO file's objective in the service's own columns (a new frame),
+    and how many values changed. A file naming a service the catalogue does not list is one line (OpenSloError)."""
+    chosen = [s for s in slos if s.dataset == SERVICE_METRICS]
+    if not chosen:
+        return services, 0
+    frame = services.copy()
+    for column in SERVICE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = pd.Series(float("nan"), index=frame.index, dtype="float64")
+    ids = frame["service_id"].astype(str)
+    changed = 0
+    for slo in chosen:
+        rows = ids == slo.service
+        if not rows.any():
+            raise OpenSloError(
+                f"{SLO_DIR}: SLO {slo.name or _name(slo.category, slo.service)} is for service {slo.service!r}, "
+                "which the services dataset does not list; add it there or fix the name"
+            )
+        values = (
+            {"error_rate_max": round(1 - slo.target, 12)}
+            if slo.category == "error_rate"
+            else {"latency_objective": slo.target, "latency_threshold_seconds": slo.threshold}
+        )
+        for column, value in values.items():
+            if value is None:
+                continue
+            before = frame.loc[rows, column]
+            changed += int((before.isna() | (before != value)).sum())
+            frame.loc[rows, column] = value
+    return frame, changed

@@ -64,6 +64,11 @@ def figure(value: float | int | None, unit: str = "") -> str:
         # A share too small for its precision is not zero: 3 rows in a million read "<0.1%".
         if value and float(shown.replace(",", "")) == 0:
             return "<0.1%"
+        # Nor is a share just short of all of it 100%: 99.96% against a 99.9% objective must not read "100.0%".
+        digits = decimals(value, unit)
+        while float(value) < 1 and float(shown.replace(",", "")) >= 100 and digits < 4:
+            digits += 1
+            shown = f"{float(value) * 100:,.{digits}f}"
         return f"{shown}%"
     if unit in ("%", "pp"):
         return f"{shown}{unit}" if unit == "%" else f"{shown} pts"

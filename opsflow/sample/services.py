@@ -313,5 +313,12 @@ def services_table(cal: Calendar) -> pa.Table:
                 f"https://wiki.northwind-supply.example/runbooks/{s.id}" if s.runbook else None for s in SERVICES
             ],
             "runbook_tested_on": pa.array(tested, type=pa.date32()),
+            # Every service is held to its tier's objectives except the data warehouse, whose queries are batch
+            # work: its own p95 threshold is 30 s.
+            "latency_threshold_seconds": pa.array(
+                [30.0 if s.id == "data-warehouse" else None for s in SERVICES], type=pa.float64()
+            ),
+            "latency_objective": pa.nulls(len(SERVICES), pa.float64()),
+            "error_rate_max": pa.nulls(len(SERVICES), pa.float64()),
         }
     )

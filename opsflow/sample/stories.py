@@ -60,6 +60,32 @@ STORIES: dict[str, str] = {
         "the day before `end`: acknowledged, neither mitigated nor resolved. Two minor tickets (customer-portal "
         "SEV3, warehouse-scanners SEV4) are also open at `end`, besides the random ones (~20 at scale 1)."
     ),
+    "search_latency_creep": (
+        "service_metrics: service search (standard, p95 threshold 5 s, latency histograms) has a p95 of ~2.8 s until "
+        "6 weeks before `end`, then climbs steadily to ~7 s on `end`: its latency SLO (95% of requests within 5 s) "
+        "has spent its 30-day error budget, the weekly SLO trend shows compliance falling week after week, and the "
+        "slow burn-rate rule opens a ticket."
+    ),
+    "payments_error_spike": (
+        "service_metrics: payments-gateway (critical, error rate under 0.1%) fails ~4% of requests in the last 3 "
+        "hours of the data (PayBridge timeouts): a 40x burn over the last hour pages (fast burn-rate rule)."
+    ),
+    "change_policy": (
+        "changes: in the week ending `end`, a high-risk payments-gateway change went out by canary where policy asks "
+        "for a staged rollout (Lea Hoffmann), and a critical customer-db change was deployed manually as required but "
+        "with a rollback plan never tested (Noah Schulz). Routine changes never break policy in that week."
+    ),
+    "change_caused_sev1": (
+        "changes: a checkout release, rolled back, went out 25 minutes before the checkout SEV1 ('...after release "
+        "24.3'), linked to it by incident_id. order-service fails 5 of its 22 changes in the last 30 days (23%, the "
+        "low DORA band); no other service fails more than 11%."
+    ),
+    "capacity_runway": (
+        "capacity: customer-db disk grows ~1.8 points a week and crosses its 80% threshold ~4 weeks after `end`; "
+        "order-service cpu is safe at its trend but crosses within 90 days at the +15%-a-month what-if; the "
+        "payments-gateway db connection pool is already above its 75% threshold; storefront cpu has a one-day spike "
+        "to 97% in the last week that the robust trend ignores; erp batch disk stopped reporting (stale)."
+    ),
     "kpi_behind": (
         "KPI K-07 'Order pick-to-ship time' (internal_process, decrease, baseline 10 h, target 6 h, deadline 45 days "
         "after `end`) has worsened to ~10.7 h. K-08 'Shipping on-time rate' drops from ~97% to ~91% in the final "

@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 
 from opsflow.contract import DATASETS
 from opsflow.period import last_complete_week_end
+from opsflow.sample.capacity import capacity_table
+from opsflow.sample.changes import changes_table
 from opsflow.sample.common import clock_text, make_calendar
 from opsflow.sample.config import write_config
 from opsflow.sample.drills import write_sample_drills
@@ -22,6 +24,7 @@ from opsflow.sample.kpis import kpis_tables
 from opsflow.sample.operations import simulate_operations
 from opsflow.sample.projects import projects_tables
 from opsflow.sample.risks import risks_table
+from opsflow.sample.service_metrics import service_metrics_table
 from opsflow.sample.services import services_table
 from opsflow.sample.sla_events import sla_events_table
 from opsflow.sample.vendor_deliveries import vendor_deliveries_table
@@ -81,8 +84,11 @@ def write_sample(
     kpis, kpi_observations = kpis_tables(rng(7), cal)
     tables = {
         "services": services_table(cal),
+        "service_metrics": service_metrics_table(rng(10), cal, outages, scale),
+        "capacity": capacity_table(rng(9), cal),
         "vendors": vendors_table(cal),
         "incidents": incidents,
+        "changes": changes_table(rng(8), cal, incidents),
         "sla_events": sla_events_table(rng(3), cal, ops, outages, scale),
         "vendor_deliveries": vendor_deliveries_table(rng(4), cal, ops, scale),
         "process_events": ops.events,

@@ -8,11 +8,12 @@ from typing import Any
 from opsflow.charts import grouped_bar_chart, heatmap_5x5, line_chart, target_bar_chart
 from opsflow.findings import Section
 from opsflow.handoff import as_is
+from opsflow.openslo import REQUEST_CATEGORIES
 from opsflow.tasking import compute_task
 
 SECTION_CHARTS = {
     "incidents": ["mttr-by-severity"],
-    "sla": ["sla-trend"],
+    "sla": ["sla-trend", "slo-burn-trend"],
     "vendors": ["vendor-scorecard"],
     "projects": ["project-burn-down"],
     "risks": ["risk-heat-map"],
@@ -27,9 +28,21 @@ def build_audit_charts(sections: list[Section]) -> dict[str, bytes]:
     trend = getattr(by_name.get("sla"), "trend", None)
     if trend:
         series: dict[str, list[tuple[date, float | None]]] = {}
+        # Event categories only: the request-metric SLOs sit near 99.9% and would flatten the chart; those in trouble
+        # are on the burn-rate chart below it.
         for row in trend:
-            series.setdefault(row.category, []).append((row.week_ending, row.compliance))
+            if row.category not in REQUEST_CATEGORIES:
+                series.setdefault(row.category, []).append((row.week_ending, row.compliance))
         charts["sla-trend"] = line_chart("SLA compliance by week", series, "compliance", percent=True)
+    burning = _troubled_slo_trends(by_name.get("sla"))
+    if burning:
+        charts["slo-burn-trend"] = line_chart(
+            "Weekly burn rate of the SLOs in trouble (13 weeks)",
+            burning,
+            "burn rate (1 = on budget)",
+            reference=1.0,
+            reference_label="on budget",
+        )
     mttr = getattr(by_name.get("incidents"), "mttr_chart", None)
     if mttr:
         charts["mttr-by-severity"] = grouped_bar_chart(
@@ -49,6 +62,24 @@ def build_audit_charts(sections: list[Section]) -> dict[str, bytes]:
     if projects is not None and burndown:
         charts["project-burn-down"] = _burndown_chart(projects, burndown)
     return charts
+
+
+TROUBLED_SLOS = 6
+"""SLOs the burn-rate chart draws: breached, imminent or alerting ones, worst budget first (more lines are unreadable;
+the SLO trend table has every SLO)."""
+
+
+def _troubled_slo_trends(sla: Section | None) -> dict[str, list[tuple[date, float | None]]]:
+    """Each troubled SLO's 13 weekly burn rates, by 'category / service'."""
+    budgets = getattr(sla, "error_budgets", None) or []
+    troubled = [b for b in budgets if b.slo_status in ("breached", "breach imminent") or b.alert in ("page", "ticket")]
+    troubled.sort(key=lambda b: (b.budget_remaining if b.budget_remaining is not None else 1.0, b.category, b.service))
+    chosen = {(b.category, b.service) for b in troubled[:TROUBLED_SLOS]}
+    series: dict[str, list[tuple[date, float | None]]] = {}
+    for row in getattr(sla, "slo_trend", None) or []:
+        if (row.category, row.service) in chosen:
+            series.setdefault(f"{row.category} / {row.service}", []).append((row.week_ending, row.burn_rate))
+    return series
 
 
 VENDOR_BARS = 12

@@ -154,7 +154,9 @@ def skill_sections(skill: Skill, data: OpsData, period: Period) -> list[Section]
         incidents = compute_incidents_task(data.frame("incidents"), data.frame("services"), period)
         return [risks, incidents, vendors]
     # A KPI with a source reads the SLA or vendor figure, as in the weekly audit (one truth per figure).
-    sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+    sla = compute_sla_task(
+        data.frame("sla_events"), period, data.frame("services"), None, data.frame("service_metrics")
+    )
     vendors = compute_vendors_task(data.frame("vendors"), data.frame("vendor_deliveries"), period)
     kpi_frame, observations = sourced_kpi_frames(
         data.frame("kpis"), data.frame("kpi_observations"), section_figures([sla, vendors]), period.as_of

@@ -86,7 +86,9 @@ def review_vendors(
     what changed since the previous run."""
     vendors, deliveries = data.frame("vendors"), data.frame("vendor_deliveries")
     audit = compute_vendors_task(vendors, deliveries, period)
-    sla = compute_sla_task(data.frame("sla_events"), period, data.frame("services"))
+    sla = compute_sla_task(
+        data.frame("sla_events"), period, data.frame("services"), None, data.frame("service_metrics")
+    )
     caused = vendor_incidents_task(data.frame("incidents"), data.frame("sla_events"), sla, vendors, period)
     full = score_vendors_task(audit, vendors, deliveries, caused, period, config.vendor_scoring)
     flagged = flagged_vendors_task(full, audit, vendors, caused, period, config.currency, only)

@@ -91,10 +91,18 @@ def apply_slo_files(data: OpsData, workspace: Path) -> int:
     """The objectives of the workspace's OpenSLO files (slos/*.yaml) set on the SLA events, so every flow and report
     judges an SLO by the team's own definition; the number of events whose objective changed."""
     slos = openslo.read_folder(workspace)
-    events = data.datasets.get("sla_events")
-    if not slos or events is None:
+    if not slos:
         return 0
-    events.frame, changed = openslo.apply(events.frame, slos)
+    changed = 0
+    events = data.datasets.get("sla_events")
+    if events is not None:
+        events.frame, changed = openslo.apply(events.frame, slos)
+    # A service-tier SLO (latency, error rate) is the service's own objective in the catalogue, where every flow
+    # reads it.
+    services = data.datasets.get("services")
+    if services is not None and "service_metrics" in data.datasets:
+        services.frame, on_services = openslo.apply_to_services(services.frame, slos)
+        changed += on_services
     return changed
 
 

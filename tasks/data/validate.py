@@ -41,7 +41,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -92,6 +92,32 @@ _GE_TYPES: dict[ColumnType, str] = {
     "datetime": "Timestamp",
     "date": "datetime64",
 }
+
+
+class EitherOr(NamedTuple):
+    """A row check of the contract: `column` may be empty only when both `instead` columns are filled."""
+
+    column: str
+    instead: tuple[str, str]
+    reason: str
+    summary: str
+
+
+EITHER_OR: dict[str, EitherOr] = {
+    "met_or_measurable": EitherOr(
+        "met",
+        ("measured_value", "target_value"),
+        "met: empty, and measured_value or target_value is empty too",
+        "met: neither met nor measurable",
+    ),
+    "utilization_or_usage": EitherOr(
+        "utilization",
+        ("usage", "limit"),
+        "utilization: empty, and usage or limit is empty too",
+        "utilization: neither utilization nor usage and limit",
+    ),
+}
+"""The contract's row checks by name (contracts/*.yml `row_checks`)."""
 
 
 def _quiet_great_expectations() -> None:
@@ -269,17 +295,18 @@ def build_suite(
             )
         )
     for check in contract.row_checks:
-        if check.name == "met_or_measurable":
-            exps.append(
-                gxe.ExpectColumnValuesToNotBeNull(
-                    column="met",
-                    row_condition=Column("measured_value").is_null() | Column("target_value").is_null(),
-                    meta=_meta("met_or_measurable", "met"),
-                    description=check.description,
-                )
-            )
-        else:
+        either = EITHER_OR.get(check.name)
+        if either is None:
             raise ValueError(f"{name}: row check {check.name!r} of the contract has no implementation in the validator")
+        first, second, third = either.column, *either.instead
+        exps.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=first,
+                row_condition=Column(second).is_null() | Column(third).is_null(),
+                meta=_meta(check.name, first),
+                description=check.description,
+            )
+        )
     return gx.ExpectationSuite(name=name, expectations=exps)
 
 
@@ -448,12 +475,9 @@ def _explain(
                 where = " in " + ", ".join(f"{s} {_fmt(frame[s].iat[pos])}" for s in scope)
             reasons.append(f"{col}: {_fmt(v)} is not a known {ref}{where}")
         q.add(positions, reasons, f"{col}: unknown {ref}")
-    elif rule == "met_or_measurable":
-        q.add(
-            idx,
-            ["met: empty, and measured_value or target_value is empty too"] * len(idx),
-            "met: neither met nor measurable",
-        )
+    elif rule in EITHER_OR:
+        either = EITHER_OR[rule]
+        q.add(idx, [either.reason] * len(idx), either.summary)
     elif len(idx):
         q.add(idx, [f"{col}: failed {cfg.type}"] * len(idx), f"{col}: {cfg.type}")
 
@@ -472,8 +496,8 @@ def _columns_of(cfg: Any) -> list[str]:
     if "column_list" in kw:
         return list(kw["column_list"])
     cols = [kw[k] for k in ("column_A", "column_B") if k in kw]
-    if (cfg.meta or {}).get("rule") == "met_or_measurable":
-        cols += ["measured_value", "target_value"]
+    if (cfg.meta or {}).get("rule") in EITHER_OR:
+        cols += list(EITHER_OR[cfg.meta["rule"]].instead)
     return cols
 
 

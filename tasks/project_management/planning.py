@@ -573,7 +573,9 @@ def current_figures(data: OpsData, period: Period, keys: list[str], vendors: Ven
     if "processes" in needed:
         sections.append(compute_processes(data.frame("process_events"), period, data.end_activities))
     if "sla" in needed:
-        sections.append(compute_sla(data.frame("sla_events"), period, data.frame("services")))
+        sections.append(
+            compute_sla(data.frame("sla_events"), period, data.frame("services"), None, data.frame("service_metrics"))
+        )
     if "incidents" in needed:
         sections.append(compute_incidents(data.frame("incidents"), data.frame("services"), period))
     if "projects" in needed:

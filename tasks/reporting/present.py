@@ -19,10 +19,12 @@ from opsflow.ranking import ranked
 MAX_TABLE_ROWS = 200
 """Rows a table keeps in the report's appendix; every row is in the table's CSV file beside the report."""
 
-TOP_ACTIONS = 5
-"""Actions a section shows first, most consequential first; the rest are in the appendix and actions.csv."""
+TOP_ACTIONS = 3
+"""Actions a section shows first, most consequential first; the rest are in the appendix and actions.csv. Three, so
+the audit's nine sections fit the Monday read's budget (report.md <= 300 lines); the first screen has the top five
+urgent and five important over all sections."""
 
-LEAD_ROWS = 5
+LEAD_ROWS = 3
 """Rows of a section's lead table (its first) shown in the section; the full table is in the appendix."""
 
 LEAD_COLUMNS = 10

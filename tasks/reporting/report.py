@@ -3,6 +3,7 @@ its post to Slack."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ class FlowReport(BaseModel):
 
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
+
+    @property
+    def quality_flagged(self) -> list[dict[str, Any]]:
+        """The datasets the report shows a row for: rows quarantined, over threshold or not read."""
+        return [r for r in self.quality_rows if r.get("rows_quarantined") or r.get("status") != "ok"]
+
+    @property
+    def quality_clean(self) -> list[dict[str, Any]]:
+        """The datasets whose every row was used: named on one line instead of a table row each."""
+        return [r for r in self.quality_rows if not r.get("rows_quarantined") and r.get("status") == "ok"]
 
 
 def new_report(
@@ -254,7 +265,8 @@ def write_report(report: FlowReport, out_dir: Path, charts: dict[str, bytes]) ->
     html = out_dir / "report.html"
     html.write_text(render("report.html.j2", **context), encoding="utf-8")
     md = out_dir / "report.md"
-    md.write_text(render("report.md.j2", **context), encoding="utf-8")
+    # Blocks the template leaves empty (no note, no chart) would otherwise stack blank lines against the line budget.
+    md.write_text(re.sub(r"\n{3,}", "\n\n", render("report.md.j2", **context)), encoding="utf-8")
     data = out_dir / "report.json"
     data.write_text(report.model_dump_json(indent=1), encoding="utf-8")
     return {

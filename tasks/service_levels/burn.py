@@ -53,21 +53,33 @@ class BurnVerdict(BaseModel):
 
 
 def window_burn(
-    times: np.ndarray, bad: np.ndarray, end: pd.Timestamp, window: timedelta, allowed: float
+    times: np.ndarray,
+    bad: np.ndarray,
+    end: pd.Timestamp,
+    window: timedelta,
+    allowed: float,
+    weights: np.ndarray | None = None,
 ) -> float | None:
     """Burn rate over (end - window, end]: the share of bad events divided by the allowed error ratio; None when the
-    window holds no event or the objective allows no error."""
+    window holds no event or the objective allows no error. With `weights` (requests per interval), `bad` counts the
+    bad requests of each record and the share is over the requests."""
     mask = (times > (end - window).to_datetime64()) & (times <= end.to_datetime64())
-    n = int(mask.sum())
+    n = float(weights[mask].sum()) if weights is not None else float(mask.sum())
     if n == 0 or allowed <= 0:
         return None
     return float(bad[mask].sum()) / n / allowed
 
 
 def evaluate(
-    times: pd.Series, bad: pd.Series, end: pd.Timestamp, allowed: float, rules: tuple[BurnRule, ...] = RULES
+    times: pd.Series,
+    bad: pd.Series,
+    end: pd.Timestamp,
+    allowed: float,
+    rules: tuple[BurnRule, ...] = RULES,
+    weights: pd.Series | None = None,
 ) -> BurnVerdict:
-    """The alert at `end` for one SLO's events (`times`, `bad` aligned), `allowed` = 1 - objective."""
+    """The alert at `end` for one SLO's events (`times`, `bad` aligned), `allowed` = 1 - objective. With `weights`
+    (requests per interval record), `bad` is the number of bad requests of each record."""
     # Compared as UTC instants without a zone: the events may be zoned or naive UTC, the moment likewise.
     stamp = pd.Timestamp(end)
     stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
@@ -77,14 +89,15 @@ def evaluate(
     raw = stamps.to_numpy(dtype="datetime64[ns]")
     order = np.argsort(raw, kind="stable")
     t = raw[order]
-    b = bad.to_numpy(dtype=bool)[order]
+    b = bad.to_numpy(dtype=float)[order]
+    w = weights.to_numpy(dtype=float)[order] if weights is not None else None
     recent = t[(t > (stamp - max(r.long for r in rules)).to_datetime64()) & (t <= stamp.to_datetime64())]
     gap = timedelta(0)
     if len(recent) > 1:
         gap = pd.Timedelta(np.median(np.diff(recent))).to_pytimedelta()
 
     def burn(window: timedelta) -> float | None:
-        return window_burn(t, b, stamp, window, allowed)
+        return window_burn(t, b, stamp, window, allowed, w)
 
     verdict = BurnVerdict(
         alert="none",

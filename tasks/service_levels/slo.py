@@ -19,9 +19,11 @@ from opsflow.tasking import compute_task
 from tasks.service_levels.burn import DEFINITION as BURN_DEFINITION
 from tasks.service_levels.burn import RULES as BURN_RULES
 from tasks.service_levels.burn import evaluate
+from tasks.service_levels.objectives import DEFINITIONS as OBJECTIVE_DEFINITIONS
+from tasks.service_levels.objectives import REQUEST_CATEGORIES, service_slis
 from tasks.service_levels.tickets import TicketAtRisk, TicketSlaRow, compute_ticket_sla
 
-TREND_WEEKS = 12
+TREND_WEEKS = 13
 BUDGET_DAYS = 30
 RUN_OUT_HORIZON_DAYS = 7
 ALL_CATEGORIES = "all categories"
@@ -73,27 +75,28 @@ class ComplianceRow(BaseModel):
 class ErrorBudgetRow(BaseModel):
     """The error budget of one (category, service) over the 30 days ending as_of."""
 
+    # What a reader needs first leads: a report shows a wide table's first columns in its section.
     category: str = Field(description="Commitment family.")
     service: str = Field(description="Service or team.")
-    objective: Ratio = Field(description="The objective in force (ratio).")
-    allowed_error_ratio: Ratio = Field(description="1 - objective.")
-    events_30d: int = Field(description="Usable events in the 30 days ending as_of.")
-    failed_30d: int = Field(description="Of which not met.")
-    error_ratio_30d: OptRatio = Field(None, description="failed_30d / events_30d.")
-    budget_consumed: OptRatio = Field(None, description="error_ratio_30d / allowed_error_ratio.")
-    budget_remaining: OptRatio = Field(None, description="1 - budget_consumed; below 0 when overspent.")
-    events_7d: int = Field(description="Usable events in the week.")
-    error_ratio_7d: OptRatio = Field(None, description="Failed / events in the week.")
-    burn_rate: float | None = Field(None, description="error_ratio_7d / allowed_error_ratio (1 = on budget).")
-    status: str = Field(description="exhausted, at risk, attention, healthy (or no data).")
-    runs_out_in_days: float | None = Field(None, description="budget_remaining * 30 / burn_rate, from as_of.")
-    runs_out: str = Field(description="The run-out date, 'exhausted', or 'not at this rate'.")
-    at_risk_next_week: bool = Field(description="Exhausted, at risk, or running out within 7 days after as_of.")
     slo_status: str = Field(
         SloStatus.OK, description="breached (budget exhausted), breach imminent (runs out within 7 days), ok."
     )
-    owner: str | None = Field(None, description="Service owner from the service catalogue, when it lists it.")
     alert: str = Field("none", description="Multi-window burn-rate alert at the period end: page, ticket, none.")
+    budget_remaining: OptRatio = Field(None, description="1 - budget_consumed; below 0 when overspent.")
+    burn_rate: float | None = Field(None, description="error_ratio_7d / allowed_error_ratio (1 = on budget).")
+    runs_out: str = Field(description="The run-out date, 'exhausted', or 'not at this rate'.")
+    objective: Ratio = Field(description="The objective in force (ratio).")
+    error_ratio_30d: OptRatio = Field(None, description="failed_30d / events_30d.")
+    owner: str | None = Field(None, description="Service owner from the service catalogue, when it lists it.")
+    status: str = Field(description="exhausted, at risk, attention, healthy (or no data).")
+    budget_consumed: OptRatio = Field(None, description="error_ratio_30d / allowed_error_ratio.")
+    allowed_error_ratio: Ratio = Field(description="1 - objective.")
+    events_30d: int = Field(description="Usable events in the 30 days ending as_of.")
+    failed_30d: int = Field(description="Of which not met.")
+    events_7d: int = Field(description="Usable events in the week.")
+    error_ratio_7d: OptRatio = Field(None, description="Failed / events in the week.")
+    runs_out_in_days: float | None = Field(None, description="budget_remaining * 30 / burn_rate, from as_of.")
+    at_risk_next_week: bool = Field(description="Exhausted, at risk, or running out within 7 days after as_of.")
     alert_rule: str | None = Field(None, description="The burn-rate rule that fired: fast, medium or slow.")
     burn_1h: float | None = Field(None, description="Burn rate over the last hour before the period end.")
     burn_6h: float | None = Field(None, description="Burn rate over the last 6 hours before the period end.")
@@ -110,21 +113,42 @@ class TrendRow(BaseModel):
     compliance: OptRatio = Field(None, description="met / events (ratio).")
 
 
+class SloTrendRow(BaseModel):
+    """One SLO's compliance in one week against its objective: a point of its 13-week trend."""
+
+    category: str = Field(description="Commitment family, or latency / latency_p95 / error_rate.")
+    service: str = Field(description="Service or team.")
+    week_ending: date = Field(description="Last day of the week (reporting time zone).")
+    events: int = Field(description="Usable events (requests or intervals for a request-metric SLO) in the week.")
+    met: int = Field(description="Of which good.")
+    compliance: OptRatio = Field(None, description="met / events (ratio); empty without events.")
+    objective: OptRatio = Field(None, description="The SLO's objective in force this period (ratio).")
+    meets_objective: bool | None = Field(None, description="compliance >= objective.")
+    burn_rate: float | None = Field(
+        None, description="(1 - compliance) / (1 - objective): 1 spends the budget exactly, above 1 faster."
+    )
+
+
 class SlaSection(Section):
     """The SLA compliance section of the weekly audit."""
 
     name: str = "sla"
     title: str = "SLA compliance"
+    # The error budgets lead (worst first): the section's first table is the one its page shows.
+    error_budgets: list[ErrorBudgetRow] = Field(
+        default_factory=list,
+        description="Every SLO's 30-day error budget, burn rate and alert, breached and alerting first.",
+    )
     by_service: list[ComplianceRow] = Field(
         default_factory=list, description="Compliance per category and service, week, vs the week before."
     )
     by_category: list[ComplianceRow] = Field(
         default_factory=list, description="Compliance per category (all services) and overall, week."
     )
-    error_budgets: list[ErrorBudgetRow] = Field(
-        default_factory=list, description="30-day error budget and 7-day burn rate per category and service."
+    trend: list[TrendRow] = Field(default_factory=list, description="Weekly compliance per category, 13 weeks.")
+    slo_trend: list[SloTrendRow] = Field(
+        default_factory=list, description="Weekly compliance of every SLO against its objective, 13 weeks."
     )
-    trend: list[TrendRow] = Field(default_factory=list, description="Weekly compliance per category, 12 weeks.")
     tickets: list[TicketSlaRow] = Field(
         default_factory=list, description="Ticket SLA compliance per priority and category (incidents' own SLAs)."
     )
@@ -143,11 +167,15 @@ DEFINITIONS: dict[str, str] = {
     "compliance": "Met events / usable events measured in the week [start, end).",
     "objective in force": (
         "The most frequent objective among the rows in the week (ties: the strictest); when the week has no rows, "
-        "the most frequent in the 30 days, then in the 12 weeks."
+        "the most frequent in the 30 days, then in the 13 weeks."
     ),
     "meets objective": "compliance >= objective in force.",
     "change": "This week's compliance minus the previous week's, in ratio points.",
-    "sla.week.compliance": "Met events / usable events in the week, over every category and service.",
+    "sla.week.compliance": (
+        "Met events / usable events in the week, over every event category and service (the request-metric SLOs, "
+        "latency and error_rate, count requests and keep their own lines)."
+    ),
+    "SLO trend": "Each SLO's weekly compliance (good / usable) against its objective over the 13 weeks ending as_of.",
     "sla.<category>.compliance": "Met events / usable events in the week, over every service of the category.",
     "error budget": (
         "Per (category, service) over the 30 days ending as_of: allowed error ratio a = 1 - objective; "
@@ -223,15 +251,16 @@ def _objective_in_force(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
 
 def _compliance(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Events and met in the current week and in the previous one, per key."""
-    current = frame[frame["weeks_ago"] == 0].groupby(keys)["ok"]
-    previous = frame[frame["weeks_ago"] == 1].groupby(keys)["ok"]
+    current = frame[frame["weeks_ago"] == 0].groupby(keys)
+    previous = frame[frame["weeks_ago"] == 1].groupby(keys)
     counts = {
-        "events": current.size(),
-        "met": current.sum(),
-        "previous_events": previous.size(),
-        "previous_met": previous.sum(),
+        "events": current["total"].sum(),
+        "met": current["good"].sum(),
+        "previous_events": previous["total"].sum(),
+        "previous_met": previous["good"].sum(),
     }
-    return pd.DataFrame(counts).fillna(0).astype(int)
+    # Interpolated request counts (latency histograms) are whole requests only once summed.
+    return pd.DataFrame(counts).fillna(0).round().astype("int64")
 
 
 def _compliance_rows(
@@ -330,10 +359,11 @@ def compute_sla(
     period: Period,
     services: pd.DataFrame | None = None,
     incidents: pd.DataFrame | None = None,
+    service_metrics: pd.DataFrame | None = None,
 ) -> SlaSection:
-    """SLA compliance for the week ending as_of, the 30-day error budgets and the 12-week trend; with `incidents`,
+    """SLA compliance for the week ending as_of, the 30-day error budgets and the 13-week trend; with `incidents`,
     the tickets' own SLAs beside them (tasks/service_levels/tickets.py)."""
-    section = _compute_sla(sla_events, period, services)
+    section = _compute_sla(sla_events, period, services, service_metrics)
     tickets = compute_ticket_sla(incidents, period)
     if tickets.rows:
         section.tickets, section.tickets_at_risk = tickets.rows, tickets.at_risk
@@ -354,34 +384,68 @@ TICKET_DEFINITIONS = {
 }
 
 
-def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.DataFrame | None = None) -> SlaSection:
-    """SLA compliance for the week ending as_of, the 30-day error budgets and the 12-week trend."""
-    if sla_events is None:
-        return SlaSection(available=False, note="The sla_events dataset is not configured.", definitions=DEFINITIONS)
-
-    # Week boundaries in the reporting time zone, oldest first; the last edge is the period end.
-    weeks = [Period(period.as_of - timedelta(days=7 * k), period.tz) for k in range(TREND_WEEKS - 1, -1, -1)]
-    edges = pd.DatetimeIndex([w.start for w in weeks] + [period.end])
-    after_end = int((sla_events["measured_at"] >= period.end).sum())
-    # A budget or trend window that starts before the export does is shortened to the data, and says so.
-    first = first_record(sla_events, "measured_at", period.tz)
-    budget_window = trailing_window(period, BUDGET_DAYS, first)
-    trend_window = trailing_window(period, 7 * TREND_WEEKS, first)
-    frame = sla_events[(sla_events["measured_at"] >= edges[0]) & (sla_events["measured_at"] < period.end)]
-    frame = frame[["category", "service", "measured_at", "measured_value", "target_value", "met", "objective"]]
-
+def _events(sla_events: pd.DataFrame, since: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """SLA events in [since, end) with `good` (1 met, 0 not), `total` 1 and `usable` (a met flag or a measured value
+    and target): one event is one unit of an event-based SLO."""
+    frame = sla_events[(sla_events["measured_at"] >= since) & (sla_events["measured_at"] < end)]
     flag = frame["met"]
     measurable = frame["measured_value"].notna() & frame["target_value"].notna()
     usable = (flag.notna() | measurable).to_numpy(dtype=bool)
     derived = (frame["measured_value"] <= frame["target_value"]).to_numpy(dtype=bool, na_value=False)
     ok = np.where(flag.notna().to_numpy(dtype=bool), flag.to_numpy(dtype=bool, na_value=False), derived)
+    return pd.DataFrame(
+        {
+            "category": frame["category"],
+            "service": frame["service"],
+            "measured_at": frame["measured_at"],
+            "objective": frame["objective"],
+            "good": ok.astype(float),
+            "total": 1.0,
+            "usable": usable,
+        }
+    )
+
+
+def _compute_sla(
+    sla_events: pd.DataFrame | None,
+    period: Period,
+    services: pd.DataFrame | None = None,
+    service_metrics: pd.DataFrame | None = None,
+) -> SlaSection:
+    """SLA compliance for the week ending as_of, the 30-day error budgets and the 13-week trend, over the SLA events
+    and the service-tier SLOs measured from the request metrics."""
+    if sla_events is None and service_metrics is None:
+        return SlaSection(available=False, note="The sla_events dataset is not configured.", definitions=DEFINITIONS)
+
+    # Week boundaries in the reporting time zone, oldest first; the last edge is the period end.
+    weeks = [Period(period.as_of - timedelta(days=7 * k), period.tz) for k in range(TREND_WEEKS - 1, -1, -1)]
+    edges = pd.DatetimeIndex([w.start for w in weeks] + [period.end])
+    slis = service_slis(service_metrics, services)
+    parts = [] if sla_events is None else [_events(sla_events, edges[0], period.end)]
+    after_end = 0 if sla_events is None else int((sla_events["measured_at"] >= period.end).sum())
+    if not slis.empty:
+        after_end += int((slis["measured_at"] >= period.end).sum())
+        window = slis[(slis["measured_at"] >= edges[0]) & (slis["measured_at"] < period.end)]
+        parts.append(window.assign(usable=True))
+    # A budget or trend window that starts before the exports do is shortened to the data, and says so.
+    firsts = [first_record(sla_events, "measured_at", period.tz)] if sla_events is not None else []
+    if service_metrics is not None and not service_metrics.empty:
+        firsts.append(first_record(service_metrics, "interval_start", period.tz))
+    known = [f for f in firsts if f is not None]
+    first = min(known) if known else None
+    budget_window = trailing_window(period, BUDGET_DAYS, first)
+    trend_window = trailing_window(period, 7 * TREND_WEEKS, first)
+    if not parts:
+        parts = [slis.assign(usable=True)]  # nothing measured yet: an empty frame of the same shape
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        frame["category"] = frame["category"].astype(str)
+        frame["service"] = frame["service"].astype(str)
     # Edges fall on whole seconds, so they convert losslessly to the data's resolution (s, ms, us or ns).
     position = edges.as_unit(frame["measured_at"].dt.unit).searchsorted(frame["measured_at"], side="right") - 1
     frame = frame.assign(
-        ok=ok.astype(int),
         weeks_ago=TREND_WEEKS - 1 - position,
         in_30d=frame["measured_at"] >= budget_window.start,
-        usable=usable,
     )
 
     def unusable(mask: pd.Series) -> int:
@@ -392,7 +456,7 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
     all_rows, frame = frame, frame[frame["usable"]]
     week = frame[frame["weeks_ago"] == 0]
 
-    # Every pair and category seen in the 12 weeks gets a line, even without events this week.
+    # Every pair and category seen in the 13 weeks gets a line, even without events this week.
     pair_index = pd.MultiIndex.from_frame(all_rows[KEYS].drop_duplicates().sort_values(KEYS))
     category_index = pd.Index(sorted(all_rows["category"].unique()), name="category")
     pair_objective = (
@@ -408,20 +472,22 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
 
     by_service = _compliance_rows(pair_index, _compliance(frame, KEYS), pair_objective, KEYS)
     by_category = _compliance_rows(category_index, _compliance(frame, ["category"]), category_objective, ["category"])
-    overall = _compliance(frame.assign(scope=ALL_CATEGORIES), ["scope"])
+    # The overall line adds up events; request counts would drown them, so the request-metric SLOs keep their own lines.
+    events_only = frame[~frame["category"].isin(REQUEST_CATEGORIES)]
+    overall = _compliance(events_only.assign(scope=ALL_CATEGORIES), ["scope"])
     by_category += _compliance_rows(pd.Index([ALL_CATEGORIES], name="scope"), overall, None, ["scope"])
 
     # Error budgets over 30 days, burn rate over the week.
     budget_frame = frame[frame["in_30d"]]
     budget = pd.DataFrame(
         {
-            "events_30d": budget_frame.groupby(KEYS).size(),
-            "failed_30d": (1 - budget_frame["ok"]).groupby([budget_frame[k] for k in KEYS]).sum(),
-            "events_7d": week.groupby(KEYS).size(),
-            "failed_7d": (1 - week["ok"]).groupby([week[k] for k in KEYS]).sum(),
+            "events_30d": budget_frame.groupby(KEYS)["total"].sum(),
+            "failed_30d": (budget_frame["total"] - budget_frame["good"]).groupby([budget_frame[k] for k in KEYS]).sum(),
+            "events_7d": week.groupby(KEYS)["total"].sum(),
+            "failed_7d": (week["total"] - week["good"]).groupby([week[k] for k in KEYS]).sum(),
         }
     )
-    budget = budget.reindex(pair_index).fillna(0)
+    budget = budget.reindex(pair_index).fillna(0).round()
     owners = _owners(services)
     error_budgets = [
         _budget_row(str(cat), str(svc), objective, r, period, owners.get(str(svc)))
@@ -430,9 +496,10 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
     ]
     error_budgets = [b for b in error_budgets if b.status != Status.NO_DATA]
     _attach_alerts(error_budgets, frame, period)
+    error_budgets.sort(key=_worst_first)
 
-    # 12-week trend per category.
-    trend_counts = frame.groupby(["category", "weeks_ago"])["ok"].agg(["size", "sum"])
+    # 13-week trend per category.
+    trend_counts = frame.groupby(["category", "weeks_ago"]).agg(size=("total", "sum"), sum=("good", "sum")).round()
     trend: list[TrendRow] = []
     for category in category_index:
         for weeks_ago in range(TREND_WEEKS - 1, -1, -1):
@@ -446,6 +513,30 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
                     events=events,
                     met=met,
                     compliance=_ratio(met, events),
+                )
+            )
+
+    slo_counts = frame.groupby([*KEYS, "weeks_ago"]).agg(size=("total", "sum"), sum=("good", "sum")).round()
+    slo_trend: list[SloTrendRow] = []
+    for cat, svc in pair_index:
+        objective = _num(pair_objective.get((cat, svc)))
+        for weeks_ago in range(TREND_WEEKS - 1, -1, -1):
+            events = int(slo_counts["size"].get((cat, svc, weeks_ago), 0))
+            met = int(slo_counts["sum"].get((cat, svc, weeks_ago), 0))
+            compliance = _ratio(met, events)
+            slo_trend.append(
+                SloTrendRow(
+                    category=str(cat),
+                    service=str(svc),
+                    week_ending=period.as_of - timedelta(days=7 * weeks_ago),
+                    events=events,
+                    met=met,
+                    compliance=compliance,
+                    objective=objective,
+                    meets_objective=None if compliance is None or objective is None else compliance >= objective - EPS,
+                    burn_rate=None
+                    if compliance is None or objective is None or 1 - objective <= NO_BUDGET
+                    else round((1 - compliance) / round(1 - objective, 12), 9),
                 )
             )
 
@@ -536,7 +627,7 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
     silent = [row.category for row in by_category[:-1] if row.events == 0]
     notes = []
     if all_rows.empty:
-        notes.append("No SLA events in the 12 weeks ending as_of.")
+        notes.append("No SLA events in the 13 weeks ending as_of.")
     elif week.empty:
         notes.append("No SLA events were measured this week.")
     elif silent:
@@ -567,13 +658,28 @@ def _compute_sla(sla_events: pd.DataFrame | None, period: Period, services: pd.D
         shared_figures=figures,
         actions=actions,
         basis=basis,
-        definitions=DEFINITIONS,
+        definitions={**DEFINITIONS, **OBJECTIVE_DEFINITIONS} if not slis.empty else DEFINITIONS,
         note=" ".join(notes) or None,
         by_service=by_service,
         by_category=by_category,
         error_budgets=error_budgets,
         trend=trend,
+        slo_trend=slo_trend,
     )
+
+
+def _worst_first(b: ErrorBudgetRow) -> tuple[int, float, float, str, str]:
+    """Breached, imminent, paging, ticketing, then the rest; inside each the fastest burn first, as the actions rank
+    (opsflow/ranking.py), then the least budget left."""
+    rank = (
+        0
+        if b.slo_status == SloStatus.BREACHED
+        else 1
+        if b.slo_status == SloStatus.IMMINENT
+        else {"page": 2, "ticket": 3}.get(b.alert, 4)
+    )
+    remaining = b.budget_remaining if b.budget_remaining is not None else 1.0
+    return (rank, -(b.burn_rate or 0.0), remaining, b.category, b.service)
 
 
 def _breach_action(b: ErrorBudgetRow) -> Action:
@@ -616,7 +722,13 @@ def _attach_alerts(budgets: list[ErrorBudgetRow], frame: pd.DataFrame, period: P
         if events is None or b.allowed_error_ratio <= NO_BUDGET:
             b.alert = "no data" if events is None else "none"
             continue
-        verdict = evaluate(events["measured_at"], events["ok"] == 0, pd.Timestamp(period.end), b.allowed_error_ratio)
+        verdict = evaluate(
+            events["measured_at"],
+            events["total"] - events["good"],
+            pd.Timestamp(period.end),
+            b.allowed_error_ratio,
+            weights=events["total"],
+        )
         b.alert, b.alert_rule = verdict.alert, verdict.rule
         b.burn_1h, b.burn_6h, b.burn_3d = verdict.burn_1h, verdict.burn_6h, verdict.burn_3d
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -49,6 +50,42 @@ def test_audit_writes_every_section_and_saves_history(workspace: Path) -> None:
     [run] = store.list_runs("weekly-audit")
     store.close()
     assert run.as_of == SAMPLE_END and run.headlines["incidents.week.total"] is not None
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    sections = {s["name"]: s for s in report["sections"]}
+    _service_slo_stories(sections["sla"], out)
+    _change_and_capacity_stories(sections["changes"], sections["capacity"])
+    assert "## Change review\n" in markdown and "## Capacity\n" in markdown
+
+
+def _service_slo_stories(sla: dict[str, Any], out: Path) -> None:
+    """The sample's service-tier stories (opsflow/sample/stories.py), found through the whole flow."""
+    budgets = {(b["category"], b["service"]): b for b in sla["error_budgets"]}
+    # search (standard, p95 under 5 s) creeps past its threshold: the latency budget is spent, a slow burn.
+    creep = budgets[("latency", "search")]
+    assert (creep["slo_status"], creep["alert"]) == ("breached", "ticket")
+    weeks = [t["compliance"] for t in sla["slo_trend"] if (t["category"], t["service"]) == ("latency", "search")]
+    assert len(weeks) == 13 and weeks[-1] < weeks[-3] < weeks[-5] < weeks[0] and weeks[-1] < 0.95 < weeks[0]
+    # payments-gateway fails 4% of requests in the last 3 hours: a fast burn pages, whatever its 30-day budget.
+    spike = budgets[("error_rate", "payments-gateway")]
+    assert (spike["alert"], spike["alert_rule"]) == ("page", "fast") and spike["burn_1h"] > 14.4
+    assert any(a["kind"] == "sla_burn_page" and "payments-gateway" in a["text"] for a in sla["actions"])
+    assert (out / "charts" / "slo-burn-trend.png").is_file()
+
+
+def _change_and_capacity_stories(changes: dict[str, Any], capacity: dict[str, Any]) -> None:
+    """The change-review and capacity stories of the sample, found through the whole flow."""
+    problems = {(v["service"], v["problem"]) for v in changes["violations"]}
+    assert ("payments-gateway", "canary instead of staged for a high-risk change") in problems
+    assert ("customer-db", "rollback plan not tested") in problems
+    [caused] = [c for c in changes["caused_incidents"] if c["service"] == "checkout"]
+    assert caused["severity"] == "SEV1"
+    low = {d["service"] for d in changes["dora"] if d["cfr_band"] == "low"}
+    assert low == {"order-service"}
+    status = {r["resource"]: r["status"] for r in capacity["resources"]}
+    assert status["customer-db disk"] == "crosses within horizon"
+    assert status["order-service cpu"] == "crosses within horizon at what-if growth"
+    assert status["payments-gateway db connection pool"] == "over threshold"
+    assert status["storefront cpu"] == "ok"  # its one-day spike does not move the robust trend
 
 
 def test_rerun_replaces_and_trends_compare_with_previous_week(workspace: Path) -> None:

@@ -84,3 +84,45 @@ def test_two_files_that_disagree_are_one_line(tmp_path: Path) -> None:
         (tmp_path / "slos" / name).write_text(openslo.dump([SloObjective("uptime", "checkout", target)]), "utf-8")
     with pytest.raises(OpenSloError, match="slos/b.yml: uptime / checkout has target 0.99, but slos/a.yaml says 0.999"):
         openslo.read_folder(tmp_path)
+
+
+SERVICES = pd.DataFrame({"service_id": ["api", "web"], "tier": ["critical", "standard"]})
+
+
+def test_service_tier_slos_round_trip_with_their_latency_threshold() -> None:
+    slos = [
+        SloObjective("error_rate", "api", 0.999),
+        SloObjective("latency", "api", 0.95, threshold=2.0),
+        SloObjective("latency_p95", "web", 0.99, threshold=5.0),
+    ]
+    text = openslo.dump(slos)
+    assert "op: lte" in text and "dataset: service_metrics" in text
+    back = openslo.load(text)
+    assert [(s.category, s.service, s.target, s.threshold) for s in back] == [
+        (s.category, s.service, s.target, s.threshold) for s in slos
+    ]
+    assert openslo.dump(back) == text
+
+
+def test_a_service_tier_file_sets_the_services_own_objectives() -> None:
+    slos = [
+        SloObjective("error_rate", "web", 0.98),  # at most 2% failed requests
+        SloObjective("latency", "api", 0.9, threshold=1.5),
+        SloObjective("uptime", "checkout", 0.9995),  # an SLA-event SLO: not the catalogue's business
+    ]
+    services, changed = openslo.apply_to_services(SERVICES, slos)
+    # web's error_rate_max 1 - 0.98 = 0.02; api's threshold 1.5 s and objective 0.9: three values changed.
+    assert changed == 3
+    assert list(services["error_rate_max"].fillna(-1)) == [-1, 0.02]
+    assert list(services["latency_threshold_seconds"].fillna(-1)) == [1.5, -1]
+    assert list(services["latency_objective"].fillna(-1)) == [0.9, -1]
+    assert "error_rate_max" not in SERVICES.columns  # the user's frame is not changed
+    with pytest.raises(OpenSloError, match="is for service 'nope', which the services dataset does not list"):
+        openslo.apply_to_services(SERVICES, [SloObjective("error_rate", "nope", 0.99)])
+
+
+def test_a_latency_objective_needs_a_threshold_in_seconds() -> None:
+    doc = openslo.to_document(SloObjective("latency", "api", 0.95, threshold=2.0))
+    doc["spec"]["objectives"][0]["value"] = -1
+    with pytest.raises(OpenSloError, match="a latency objective is `op: lte` with `value` in seconds above 0"):
+        openslo.load(openslo.yaml.safe_dump(doc), "slos/x.yaml")

@@ -144,13 +144,17 @@ def test_row_counts_scale_with_the_big_datasets_only(tmp_path: Path) -> None:
             # Twice the scale, twice the rows, give or take random volumes and the 22 story incidents (which do not
             # scale): incidents 150 + 22 -> 300 + 22 is a ratio of 1.87.
             assert 1.8 < large[name] / small[name] < 2.1, name
+        elif name == "changes":
+            # Up to 40 older deploy-regression incidents are traced to the change that caused them: a tiny sample has
+            # fewer such incidents to trace (30 at scale 0.05); the ~1,450 routine changes do not scale.
+            assert 0 <= large[name] - small[name] <= 40, name
         else:
             assert large[name] == small[name], name
 
 
 def test_scale_one_sizes_are_a_mid_size_company(tmp_path: Path) -> None:
     # Sizes at scale 1 follow from the per-scale volumes: a cheap check of the documented ranges via scale 0.2.
-    expected = {"incidents": (2500, 4000), "sla_events": (200_000, 300_000), "vendor_deliveries": (200_000, 300_000),
+    expected = {"incidents": (2500, 4000), "sla_events": (250_000, 350_000), "vendor_deliveries": (200_000, 300_000),
                 "process_events": (900_000, 1_100_000)}  # fmt: skip
     rows = write_sample(tmp_path, scale=0.2, end=END, fmt="parquet")
     for name, (low, high) in expected.items():

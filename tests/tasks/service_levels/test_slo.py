@@ -13,7 +13,7 @@ from tasks.service_levels.slo import SlaSection, compute_sla
 from tests.helpers import frame
 
 # Week [2026-03-02, 2026-03-09) UTC; previous week [2026-02-23, 2026-03-02); 30 days from 2026-02-07;
-# 12 weeks from 2025-12-15.
+# 13 weeks from 2025-12-08.
 PERIOD = Period(date(2026, 3, 8))
 
 
@@ -198,16 +198,16 @@ def test_error_budget_bands_run_out_dates_and_actions() -> None:
     assert actions["sla orders/db"].owner is None
 
 
-def test_twelve_week_trend() -> None:
+def test_thirteen_week_trend() -> None:
     log = [
-        *flags("shipping", "wh1", 0.95, "2025-12-14 23:00", 3, 3),  # before the 12 weeks: not in the trend
-        *flags("shipping", "wh1", 0.95, "2025-12-15 00:00", 4, 1),  # first of the 12 weeks: 3/4
+        *flags("shipping", "wh1", 0.95, "2025-12-07 23:00", 3, 3),  # before the 13 weeks: not in the trend
+        *flags("shipping", "wh1", 0.95, "2025-12-08 00:00", 4, 1),  # first of the 13 weeks: 3/4
         *flags("shipping", "wh1", 0.95, "2026-03-08 23:59", 2, 0),  # last day of the week: 2/2
     ]
     section = compute_sla(frame("sla_events", log), PERIOD)
     trend = [(t.week_ending, t.events, t.compliance) for t in section.trend]
-    assert len(trend) == 12
-    assert trend[0] == (date(2025, 12, 21), 4, 0.75)
+    assert len(trend) == 13
+    assert trend[0] == (date(2025, 12, 14), 4, 0.75)
     assert trend[-1] == (date(2026, 3, 8), 2, 1.0)
     assert all(events == 0 and compliance is None for _, events, compliance in trend[1:-1])
 
@@ -249,7 +249,7 @@ def test_a_budget_window_that_starts_before_the_export_is_shortened_and_says_so(
     assert (figure.value, figure.window) == (pytest.approx(0.75), "8 of 30 days")
     assert section.note is not None
     assert "The error budgets are over the 8 days the data covers, not 30: the export starts later." in section.note
-    assert "The trend is over the 8 days the data covers, not 84" in section.note
+    assert "The trend is over the 8 days the data covers, not 91" in section.note
     # An export that covers the whole window says nothing of the kind.
     full = compute_sla(frame("sla_events", flags("shipping", "wh1", 0.95, "2025-12-01 10:00", 1, 0) + events), PERIOD)
     assert all(f.window is None for f in full.shared_figures)
