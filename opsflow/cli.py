@@ -363,6 +363,8 @@ def run(
     note = ""
     if runtime.temporary_server:
         note = f" (the temporary Prefect server was ready after {runtime.server_start_seconds:.1f} s)"
+    elif runtime.local_server:
+        note = f" (on the running Prefect server {runtime.api_url})"
     typer.echo(f"{flow} finished in {took:.1f} s{note}.")
     for label, path in _outputs(result):
         typer.echo(f"  {label}: {path}")

@@ -134,6 +134,8 @@ class RuntimeInfo:
     api_url: str | None
     temporary_server: bool
     server_start_seconds: float = 0.0
+    local_server: bool = False
+    """The server `make server` runs (OPSFLOW_LOCAL_SERVER) answered, so the run used it."""
 
 
 class TemporaryServer:
@@ -251,6 +253,27 @@ class TemporaryServer:
         return env
 
 
+LOCAL_PROBE_TIMEOUT = 0.3
+"""Seconds the local server has to answer its health check: on this machine it answers in milliseconds, and a run
+without one waits no longer than this before starting its own."""
+
+
+def _local_server() -> str | None:
+    """The API URL of the local Prefect server when it answers its health check, else None."""
+    import httpx
+
+    from opsflow.settings import get_settings
+
+    url = get_settings().local_server_url.strip().rstrip("/")
+    if not url:
+        return None
+    try:
+        answer = httpx.get(f"{url}/health", timeout=LOCAL_PROBE_TIMEOUT)
+    except httpx.HTTPError:
+        return None
+    return url if answer.status_code == 200 and answer.text.strip() == "true" else None
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -308,6 +331,15 @@ def prefect_runtime(warmup: Callable[[], object] | None = None) -> Iterator[Runt
         if warmup is not None:
             warmup()
         yield RuntimeInfo(api_url=str(configured), temporary_server=False)
+        return
+    local = _local_server()
+    if local is not None:
+        # A server is already up (`make server`): using it saves the temporary one's start (5 to 16 s), and the run
+        # shows in that server's UI with its history.
+        if warmup is not None:
+            warmup()
+        with _api_url(local):
+            yield RuntimeInfo(api_url=local, temporary_server=False, local_server=True)
         return
 
     server = TemporaryServer()

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     report_base_url: str | None = Field(
         None, validation_alias="OPSFLOW_REPORT_BASE_URL", description="Where reports are published, for links."
     )
+    local_server_url: str = Field(
+        "http://127.0.0.1:4200/api",
+        validation_alias="OPSFLOW_LOCAL_SERVER",
+        description="A Prefect server a run uses when PREFECT_API_URL is not set and this one answers (the one "
+        "`make server` starts), instead of starting a temporary one; empty: never.",
+    )
 
 
 @cache

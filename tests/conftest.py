@@ -13,6 +13,9 @@ from pathlib import Path
 # Set before Prefect is imported (it reads its settings at import): no analytics, and a Prefect home of the test
 # session's own, so tests never touch the user's ~/.prefect database.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A developer's `make server` on 127.0.0.1:4200 must not receive the tests' runs: only a test that starts its own
+# server names one (OPSFLOW_LOCAL_SERVER).
+os.environ["OPSFLOW_LOCAL_SERVER"] = ""
 if "PREFECT_HOME" not in os.environ:
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="opsflow-prefect-home-")
     atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from scipy.stats import theilslopes
 
 from opsflow.coverage import Window, first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Ratio, Section, Urgency
@@ -171,6 +170,10 @@ def days_to_cross_what_if(current: float, growth: float, threshold: float) -> fl
 
 def fit(x: np.ndarray, y: np.ndarray, threshold: float, growth: float) -> Forecast:
     """The trend of daily points `y` at days `x` from as_of (as_of = 0) and its crossings."""
+    # Imported here: scipy.stats costs every run 0.5 to 1.7 s of imports, and only a workspace with a capacity export
+    # fits a trend.
+    from scipy.stats import theilslopes
+
     result = theilslopes(y, x, alpha=0.95, method="joint")
     slope, current = float(result.slope), float(result.intercept)
     return Forecast(

@@ -84,6 +84,50 @@ def test_temporary_server_is_the_api_for_the_body_and_gone_after(tmp_path: Path)
     assert "Traceback" not in output and "ERROR" not in output
 
 
+LOCAL_RUN = textwrap.dedent(
+    """
+    import json, os
+    from prefect import flow
+    from opsflow.runtime import prefect_runtime
+
+    @flow(name="on-the-local-server")
+    def on_local() -> int:
+        return 7
+
+    with prefect_runtime() as info:
+        inside = os.environ.get("PREFECT_API_URL")
+        result = on_local()
+    print(json.dumps({"temporary": info.temporary_server, "local": info.local_server, "api_url": info.api_url,
+                      "inside": inside, "after": os.environ.get("PREFECT_API_URL"), "result": result}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_running_local_server_is_used_instead_of_a_temporary_one(tmp_path: Path) -> None:
+    server = TemporaryServer()  # a real Prefect server in a child process, standing in for `make server`
+    server.start(timeout=120)
+    try:
+        done = _run(LOCAL_RUN, tmp_path, OPSFLOW_LOCAL_SERVER=server.api_url)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+        assert (seen["temporary"], seen["local"], seen["result"]) == (False, True, 7)
+        assert seen["api_url"] == seen["inside"] == server.api_url and seen["after"] is None
+        assert "Starting temporary server" not in output
+        # The run is in the running server's database, where its UI shows it.
+        import httpx
+
+        runs = httpx.post(f"{server.api_url}/flow_runs/filter", json={}, timeout=10).json()
+        assert [r["name"] for r in runs] and len(runs) == 1
+    finally:
+        server.stop()
+    # With the server gone, the probe fails fast and the run starts its own temporary server.
+    done = _run(LOCAL_RUN, tmp_path, OPSFLOW_LOCAL_SERVER=server.api_url)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (seen["temporary"], seen["local"]) == (True, False), done.stdout + done.stderr
+
+
 class _ExitsAtOnce(TemporaryServer):
     """A server whose process exits with uvicorn's start-up failure code (3) before it answers."""
 
