@@ -3,10 +3,13 @@ total counts its request metrics give them, in the shape the SLA section judges 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from opsflow.openslo import REQUEST_CATEGORIES, SloObjective
 
@@ -86,47 +89,79 @@ class ServiceObjectives:
 
 def objectives_for(service: str, services: pd.DataFrame | None) -> ServiceObjectives:
     """The latency threshold, latency objective and highest acceptable error rate of one service."""
-    tier = TIERS.get(tier_of(services).get(service, DEFAULT_TIER), TIERS[DEFAULT_TIER])
-    return ServiceObjectives(
-        latency_threshold_seconds=_per_service(services, "latency_threshold_seconds").get(
-            service, tier.latency_threshold_seconds
-        ),
-        latency_objective=_per_service(services, "latency_objective").get(service),
-        error_rate_max=_per_service(services, "error_rate_max").get(service, tier.error_rate_max),
-    )
+    return _objectives([service], services)[service]
 
 
-def parse_buckets(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A `bound:count;...` cumulative histogram as (bounds, counts), sorted by bound; `+Inf` is infinity."""
-    bounds, counts = [], []
-    for pair in str(text).split(";"):
-        if not pair.strip():
-            continue
-        bound, _, count = pair.partition(":")
-        bound = bound.strip()
-        bounds.append(np.inf if bound.lower() in ("+inf", "inf") else float(bound))
-        counts.append(float(count))
-    order = np.argsort(bounds, kind="stable")
-    return np.asarray(bounds)[order], np.asarray(counts)[order]
+def _objectives(names: Iterable[str], services: pd.DataFrame | None) -> dict[str, ServiceObjectives]:
+    tiers = tier_of(services)
+    own = {c: _per_service(services, c) for c in ("latency_threshold_seconds", "latency_objective", "error_rate_max")}
+    found = {}
+    for service in names:
+        tier = TIERS.get(tiers.get(service, DEFAULT_TIER), TIERS[DEFAULT_TIER])
+        found[service] = ServiceObjectives(
+            latency_threshold_seconds=own["latency_threshold_seconds"].get(service, tier.latency_threshold_seconds),
+            latency_objective=own["latency_objective"].get(service),
+            error_rate_max=own["error_rate_max"].get(service, tier.error_rate_max),
+        )
+    return found
 
 
 def within(text: str, threshold: float) -> float:
-    """Requests at or below `threshold` seconds in a cumulative histogram, interpolated linearly inside the bucket
-    that holds it (as Prometheus' histogram_quantile does), from 0 s for the first bucket."""
-    bounds, counts = parse_buckets(text)
-    if len(bounds) == 0:
-        return float("nan")
-    if threshold >= bounds[-1]:
-        return float(counts[-1])
-    k = int(np.searchsorted(bounds, threshold, side="left"))
-    if bounds[k] == threshold:
-        return float(counts[k])
-    lower, below = (bounds[k - 1], counts[k - 1]) if k > 0 else (0.0, 0.0)
-    upper = bounds[k]
-    if not np.isfinite(upper):
-        # Nothing is known inside the +Inf bucket: only the requests below its lower bound are within.
-        return float(below)
-    return float(below + (counts[k] - below) * (threshold - lower) / (upper - lower))
+    """Requests at or below `threshold` seconds in one cumulative histogram (see `within_many`)."""
+    return float(within_many(pd.Series([text]), pd.Series([threshold]))[0])
+
+
+NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+"""A decimal number as a histogram writes its bounds and counts."""
+
+
+def within_many(texts: pd.Series, thresholds: pd.Series) -> np.ndarray:
+    """Requests at or below each threshold (seconds) in each `bound:count;...` cumulative histogram, interpolated
+    linearly inside the bucket that holds the threshold (as Prometheus' histogram_quantile does), from 0 s for the
+    first bucket; nothing is known inside the +Inf bucket, so only the requests below its lower bound count. NaN for
+    a histogram that cannot be read. Vectorised: an hourly export holds tens of thousands of histograms."""
+    n = len(texts)
+    # Split in Arrow (C++): pandas' string methods loop in Python, a second per 25,000 histograms.
+    lists = pc.split_pattern(pa.array(texts.astype(object).to_numpy(), type=pa.string()), ";")
+    pairs = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    row = np.asarray(pc.list_parent_indices(lists))
+    keep = np.asarray(pc.not_equal(pairs, "").fill_null(False), dtype=bool)
+    pairs, row = pairs.filter(pa.array(keep)), row[keep]
+    halves = pc.split_pattern(pairs, ":", max_splits=1)
+    whole = np.asarray(pc.equal(pc.list_value_length(halves), 2).fill_null(False), dtype=bool)
+    halves, row_kv = halves.filter(pa.array(whole)), row[whole]
+    bound_text = pc.utf8_lower(pc.utf8_trim_whitespace(pc.list_element(halves, 0)))
+    count_text = pc.utf8_trim_whitespace(pc.list_element(halves, 1))
+    infinite = pc.is_in(bound_text, value_set=pa.array(["+inf", "inf"]))
+    bound_ok = pc.or_(infinite, pc.match_substring_regex(bound_text, NUMBER))
+    count_ok = pc.match_substring_regex(count_text, NUMBER)
+    finite = pc.cast(pc.if_else(pc.and_not(bound_ok, infinite), bound_text, "0"), pa.float64())
+    bound = pc.if_else(infinite, np.inf, finite)
+    count = pc.cast(pc.if_else(count_ok, count_text, "0"), pa.float64())
+    df = pd.DataFrame({"row": row_kv, "bound": np.asarray(bound), "count": np.asarray(count)})
+    readable = np.asarray(pc.and_(bound_ok, count_ok), dtype=bool)
+    broken = np.union1d(row_kv[~readable], row[~whole])
+    df = df[~df["row"].isin(broken)].sort_values(["row", "bound"], kind="stable")
+    df["t"] = thresholds.to_numpy(dtype=float)[df["row"].to_numpy()]
+    by_row = df.groupby("row", sort=False)
+    df["lower"] = by_row["bound"].shift(fill_value=0.0)
+    df["below"] = by_row["count"].shift(fill_value=0.0)
+    result = np.full(n, np.nan)
+    last = by_row["count"].last()
+    result[last.index.to_numpy()] = last.to_numpy()  # a threshold above every bound: every request is within
+    holding = df[df["bound"] >= df["t"]].groupby("row", sort=False).head(1)
+    width = (holding["bound"] - holding["lower"]).to_numpy()
+    inside = holding["below"].to_numpy() + (holding["count"] - holding["below"]).to_numpy() * np.divide(
+        (holding["t"] - holding["lower"]).to_numpy(), width, out=np.zeros(len(holding)), where=width > 0
+    )
+    value = np.where(
+        holding["bound"].to_numpy() == holding["t"].to_numpy(),
+        holding["count"].to_numpy(),
+        np.where(np.isfinite(holding["bound"].to_numpy()), inside, holding["below"].to_numpy()),
+    )
+    result[holding["row"].to_numpy()] = value
+    result[broken.astype(int)] = np.nan
+    return result
 
 
 def service_slis(service_metrics: pd.DataFrame | None, services: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -141,8 +176,7 @@ def service_slis(service_metrics: pd.DataFrame | None, services: pd.DataFrame | 
         m["interval_start"] + pd.to_timedelta(m["interval_minutes"].astype(float), unit="min") - pd.Timedelta(1, "us")
     )
     service = m["service"].astype(str)
-    names = service.unique()
-    limits = {s: objectives_for(s, services) for s in names}
+    limits = _objectives(service.unique(), services)
     threshold = service.map({s: v.latency_threshold_seconds for s, v in limits.items()}).astype(float)
     error_max = service.map({s: v.error_rate_max for s, v in limits.items()}).astype(float)
     own = service.map({s: v.latency_objective for s, v in limits.items()}).astype(float)
@@ -162,11 +196,10 @@ def service_slis(service_metrics: pd.DataFrame | None, services: pd.DataFrame | 
 
     buckets = m["latency_buckets"] if "latency_buckets" in m.columns else pd.Series(None, index=m.index)
     has_histogram = buckets.notna() & (requests > 0)
-    hist = m[has_histogram]
-    good_requests = [
-        min(within(text, t), r)
-        for text, t, r in zip(hist["latency_buckets"], threshold[has_histogram], requests[has_histogram], strict=True)
-    ]
+    read = within_many(buckets[has_histogram], threshold[has_histogram])
+    # A histogram that cannot be read leaves its interval to the p95 value, when the row has one.
+    has_histogram[has_histogram] = ~np.isnan(read)
+    good_requests = np.minimum(read[~np.isnan(read)], requests[has_histogram].to_numpy())
     p95 = m["latency_p95_seconds"] if "latency_p95_seconds" in m.columns else pd.Series(np.nan, index=m.index)
     windowed = ~has_histogram & p95.notna() & (requests > 0)
     latency = pd.concat(

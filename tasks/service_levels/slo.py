@@ -500,12 +500,12 @@ def _compute_sla(
 
     # 13-week trend per category.
     trend_counts = frame.groupby(["category", "weeks_ago"]).agg(size=("total", "sum"), sum=("good", "sum")).round()
+    trend_lookup = _lookup(trend_counts)
     trend: list[TrendRow] = []
     for category in category_index:
         for weeks_ago in range(TREND_WEEKS - 1, -1, -1):
             key = (category, weeks_ago)
-            events = int(trend_counts["size"].get(key, 0))
-            met = int(trend_counts["sum"].get(key, 0))
+            events, met = trend_lookup.get(key, (0, 0))
             trend.append(
                 TrendRow(
                     week_ending=period.as_of - timedelta(days=7 * weeks_ago),
@@ -517,12 +517,12 @@ def _compute_sla(
             )
 
     slo_counts = frame.groupby([*KEYS, "weeks_ago"]).agg(size=("total", "sum"), sum=("good", "sum")).round()
+    slo_lookup = _lookup(slo_counts)
     slo_trend: list[SloTrendRow] = []
     for cat, svc in pair_index:
         objective = _num(pair_objective.get((cat, svc)))
         for weeks_ago in range(TREND_WEEKS - 1, -1, -1):
-            events = int(slo_counts["size"].get((cat, svc, weeks_ago), 0))
-            met = int(slo_counts["sum"].get((cat, svc, weeks_ago), 0))
+            events, met = slo_lookup.get((cat, svc, weeks_ago), (0, 0))
             compliance = _ratio(met, events)
             slo_trend.append(
                 SloTrendRow(
@@ -666,6 +666,13 @@ def _compute_sla(
         trend=trend,
         slo_trend=slo_trend,
     )
+
+
+def _lookup(counts: pd.DataFrame) -> dict[Any, tuple[int, int]]:
+    """(events, met) by group key: a dict, as a MultiIndex lookup per week and SLO costs a millisecond each."""
+    return {
+        key: (int(size), int(met)) for key, size, met in zip(counts.index, counts["size"], counts["sum"], strict=True)
+    }
 
 
 def _worst_first(b: ErrorBudgetRow) -> tuple[int, float, float, str, str]:

@@ -43,6 +43,20 @@ def test_within_interpolates_inside_the_bucket_like_histogram_quantile() -> None
     assert within("2:10;1:8;+Inf:12", 1.5) == 9.0  # bounds in any order: 8 + (10 - 8) * 0.5
 
 
+def test_an_unreadable_histogram_leaves_the_interval_to_its_p95() -> None:
+    rows = [
+        # "fast:10" is no histogram: the interval is judged by its p95 (1.2 s <= 2 s: a good interval).
+        metric("api", "2026-03-08 10:00", 100, 0, latency_buckets="fast:10", latency_p95_seconds=1.2),
+        metric("api", "2026-03-08 11:00", 100, 0, latency_buckets="1:80;+Inf:100"),  # 80 + 0 within 2 s: 80
+    ]
+    slis = service_slis(frame("service_metrics", rows), SERVICES)
+    latency = slis[slis["category"].isin(["latency", "latency_p95"])]
+    assert sorted(zip(latency["category"], latency["good"], latency["total"], strict=True)) == [
+        ("latency", 80.0, 100.0),
+        ("latency_p95", 1.0, 1.0),
+    ]
+
+
 def test_tier_objectives_and_a_services_own() -> None:
     api, web, batch, unknown = (objectives_for(s, SERVICES) for s in ("api", "web", "batch", "nope"))
     assert (api.latency_threshold_seconds, api.error_rate_max, api.latency_objective) == (2.0, 0.001, None)
