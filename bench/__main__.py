@@ -5,7 +5,7 @@ Prefect's temporary server, the flow, the report, and Slack delivery (to the pay
 with `--server running` (or `both`, the default) also against a Prefect server that is already up, as a team's
 `make server` or Prefect Cloud is. Targets on the project's 2-core machines: scale 1 under 20 s end to end; scale 10
 under 3 minutes and 3 GB; at scale 1 the fixed cost (all but load, validate, compute) at most 25% of the run and the
-run at most 3x the DuckDB baseline.
+run at most 3x the DuckDB baseline; load within 2x of pyarrow's plain read of the same files.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _run_scale(scale: float, fmt: str, root: Path, servers: dict[str, str]) -> l
         duckdb = _run_duckdb(workspace, fmt) if fmt == "csv" else None
         results.append(
             {"scale": scale, "format": fmt, "server": mode, "rows": rows, "generate_seconds": round(generate, 1),
-             **result, "duckdb": duckdb}
+             **result, "duckdb": duckdb, "pyarrow_read": _run_pyarrow_read(workspace)}
         )  # fmt: skip
     return results
 
@@ -103,6 +103,18 @@ def _run_duckdb(workspace: Path, fmt: str) -> dict[str, Any]:
     return {"total_seconds": round(total, 2), **measured}
 
 
+def _run_pyarrow_read(workspace: Path) -> dict[str, Any]:
+    """pyarrow's plain read of the same files in a fresh process (the read only, not its imports)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.pyarrow_read", "--workspace", str(workspace)],
+        capture_output=True, text=True, env=_bench_env(), check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit("the pyarrow read failed:\n" + "\n".join(proc.stderr.splitlines()[-10:]))
+    measured: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return measured
+
+
 def _fixed_share(result: dict[str, Any]) -> str:
     timings: dict[str, float] = result["timings"]
     data_work = sum(timings.get(stage, 0.0) for stage in ("load", "validate", "compute"))
@@ -123,6 +135,15 @@ def _table(results: list[dict[str, Any]], prepare_seconds: float) -> str:
     lines.append(["Prefect temporary server start (s)", *[f"{r['server_start_seconds']:.1f}" for r in results]])
     for stage in STAGES:
         lines.append([f"stage: {stage} (s)", *[f"{r['timings'].get(stage, 0.0):.1f}" for r in results]])
+    lines.append(
+        ["pyarrow's plain read of the same files (s)", *[f"{r['pyarrow_read']['seconds']:.2f}" for r in results]]
+    )
+    lines.append(
+        [
+            "load / pyarrow's read",
+            *[f"{r['timings'].get('load', 0.0) / r['pyarrow_read']['seconds']:.1f}x" for r in results],
+        ]
+    )
     lines.append(["flow run (s)", *[f"{r['flow_seconds']:.1f}" for r in results]])
     lines.append(["total, end to end (s)", *[f"{r['total_seconds']:.1f}" for r in results]])
     lines.append(["peak memory (MiB)", *[f"{r['peak_mib']:,}" for r in results]])

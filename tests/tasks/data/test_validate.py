@@ -388,3 +388,20 @@ def test_an_event_after_the_declared_export_time_is_quarantined(tmp_path: Path) 
     assert ds.quarantine[REASON].tolist() == [
         "opened_at: 2026-03-04 06:00 is after the export was taken (observed_until 2026-03-04 05:00 UTC)"
     ]
+
+
+def test_building_each_expectations_configuration_once_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same incidents as above, validated with GX's configurations built once (the default) and rebuilt on
+    # every lookup as GX does by itself: every expectation's outcome, count and description, and every row, agree.
+    import contextlib
+
+    import tasks.data.validate as validate_module
+
+    def run() -> tuple[list, list, list]:
+        v = validate_dataset(loaded("incidents", INCIDENTS), contract("incidents"), REFS, threshold=0.05)
+        return list(v.quality.expectations), v.frame[ROW].tolist(), v.quarantine[REASON].tolist()
+
+    once = run()
+    monkeypatch.setattr(validate_module, "_configurations_built_once", contextlib.nullcontext)
+    assert run() == once
+    assert any(not e.success for e in once[0]) and once[2]  # the comparison covers failures, not only passes
