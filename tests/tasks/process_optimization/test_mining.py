@@ -218,3 +218,20 @@ def test_declared_end_activities_replace_the_default() -> None:
     wip = {r.process: r for r in s.in_progress}[OF]
     # O0's first start, 06-24 00:00, is 13 days = 312 h before the week's end: the oldest of O0, O4, O5.
     assert wip.cases == 3 and wip.oldest_case == "O0" and wip.oldest_age_hours == 312.0
+
+
+def test_end_activity_pairs_are_found_through_category_codes_and_as_text_alike() -> None:
+    # Worked by hand: the ends are (returns, refund) and (orders, ship). Row 0 is an end; row 1 is an end activity
+    # of another process; row 2 has no process; row 3 names a process the ends do not know; row 4 is (orders, ship).
+    import numpy as np
+    import pandas as pd
+
+    from tasks.process_optimization.mining import _is_pair
+
+    processes = pd.Series(["returns", "orders", None, "audit", "orders"])
+    activities = pd.Series(["refund", "refund", "ship", "ship", "ship"])
+    ends = {"returns": ["refund"], "orders": ["ship"], "unknown": ["x"]}
+    expected = np.array([True, False, False, False, True])
+    assert _is_pair(processes, activities, ends).tolist() == expected.tolist()
+    as_categories = _is_pair(processes.astype("category"), activities.astype("category"), ends)
+    assert as_categories.tolist() == expected.tolist()
