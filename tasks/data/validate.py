@@ -360,6 +360,15 @@ def _range_text(spec: ColumnSpec) -> str:
     return f"{low}{lo}, {hi}]"
 
 
+def _out_of_range(spec: ColumnSpec) -> str:
+    """What is wrong with a value outside the column's range, as the fix needs it (a bound, not a made-up infinity)."""
+    if spec.max is None and spec.min is not None:
+        return f"is not above {spec.min:g}" if spec.exclusive_min else f"is below {spec.min:g}"
+    if spec.min is None and spec.max is not None:
+        return f"is above {spec.max:g}"
+    return f"is outside {_range_text(spec)}"
+
+
 def _fmt(value: Any, ctype: ColumnType | None = None) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "empty"
@@ -479,7 +488,7 @@ def _explain(
     elif rule == "range":
         assert spec is not None
         vals = _texts(frame[col], idx, ctype)
-        q.add(idx, (f"{col}: {v} is outside {_range_text(spec)}" for v in vals), f"{col}: out of range")
+        q.add(idx, (f"{col}: {v} {_out_of_range(spec)}" for v in vals), f"{col}: out of range")
     elif rule in ("not_before", "not_below", "not_above"):
         other = meta["other"]
         pair = frame[[col, other]].take(idx)
@@ -556,6 +565,43 @@ def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_NS_BOUNDS = (pd.Timestamp.min.as_unit("us"), pd.Timestamp.max.as_unit("us"))
+
+
+def _for_range_check(values: pd.Series) -> pd.Series | None:
+    """The column as GX's vectorised range check takes it, or None when it already does (or cannot).
+
+    GX compares numpy numbers and nanosecond timestamps in one step, but a nullable integer (Int64) or a
+    microsecond date one value at a time in Python: 5 million calls, 4 s of a scale-10 audit. Missing values stay
+    missing (NaN, NaT), which GX leaves out either way; the rows' reasons still quote the loaded values.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype):
+        return values.astype("float64")
+    if dtype == np.dtype("datetime64[us]"):
+        low, high = values.min(), values.max()
+        if pd.isna(low) or (_NS_BOUNDS[0] <= low and high <= _NS_BOUNDS[1]):
+            return values.astype("datetime64[ns]")
+    return None
+
+
+def _ranges_apart(
+    frame: pd.DataFrame, runs: list[tuple[pd.DataFrame, list[gxe.Expectation], str]]
+) -> list[tuple[pd.DataFrame, list[gxe.Expectation], str]]:
+    """The runs with the main run's range checks on slow column types moved to a run of their own, on copies of
+    those columns that GX checks vectorised (`_for_range_check`); same index, so results name the same rows."""
+    data, exps, name = runs[0]
+    ranged = {e.column for e in exps if isinstance(e, gxe.ExpectColumnValuesToBeBetween) and e.column in data}
+    copies = {c: v for c in sorted(ranged) if (v := _for_range_check(frame[c])) is not None}
+    if not copies:
+        return runs
+    moved: list[gxe.Expectation] = [
+        e for e in exps if isinstance(e, gxe.ExpectColumnValuesToBeBetween) and e.column in copies
+    ]
+    kept = [e for e in exps if not any(e is m for m in moved)]
+    return [(data, kept, name), *runs[1:], (pd.DataFrame(copies, index=frame.index), moved, "ranges")]
+
+
 def validate_dataset(
     loaded: LoadedDataset,
     contract: DatasetContract,
@@ -626,6 +672,11 @@ def validate_dataset(
                 ExpectationOutcome(e.expectation_type, c, False, 0, f"{e.description}: not run, column missing")
                 for e in exps
             ]
+    # The results are read in the suite's order, whichever run checked them, so outcomes and each row's reasons
+    # come out in the same order however the checks are split between runs.
+    sequence = {id(e): i for i, e in enumerate(e for _, exps, _ in runs for e in exps)}
+    runs = _ranges_apart(frame, runs)
+    checked: list[tuple[int, Any]] = []
     for data, exps, asset_name in runs:
         if not exps:
             continue
@@ -640,28 +691,31 @@ def validate_dataset(
             result = validator.validate_expectation_suite(
                 gx.ExpectationSuite(name=f"{contract.name}_{asset_name}", expectations=exps)
             )
-        for r in result.results:
-            rcfg = r.expectation_config
-            assert rcfg is not None
-            meta = rcfg.meta or {}
-            error = _exception(r)
-            count = int(r.result.get("unexpected_count") or 0)
-            desc = rcfg.description or rcfg.type
-            if error:
-                desc = f"{desc}: could not run ({error})"
-            outcomes.append(ExpectationOutcome(rcfg.type, meta.get("column"), bool(r.success), count, desc))
-            if r.success or error:
-                continue
-            if meta.get("rule") == "exists":
-                spec = contract.columns[meta["column"]]
-                if spec.required:
-                    q.add(
-                        range(len(frame)),
-                        [f"{spec.name}: required column is missing"] * len(frame),
-                        f"{spec.name}: column missing",
-                    )
-                continue
-            _explain(r, frame, items, contract, q)
+        if len(result.results) != len(exps):
+            raise AssertionError(f"{contract.name}: GX returned {len(result.results)} results for {len(exps)} checks")
+        checked += [(sequence[id(e)], r) for e, r in zip(exps, result.results, strict=True)]
+    for _, r in sorted(checked, key=lambda pair: pair[0]):
+        rcfg = r.expectation_config
+        assert rcfg is not None
+        meta = rcfg.meta or {}
+        error = _exception(r)
+        count = int(r.result.get("unexpected_count") or 0)
+        desc = rcfg.description or rcfg.type
+        if error:
+            desc = f"{desc}: could not run ({error})"
+        outcomes.append(ExpectationOutcome(rcfg.type, meta.get("column"), bool(r.success), count, desc))
+        if r.success or error:
+            continue
+        if meta.get("rule") == "exists":
+            spec = contract.columns[meta["column"]]
+            if spec.required:
+                q.add(
+                    range(len(frame)),
+                    [f"{spec.name}: required column is missing"] * len(frame),
+                    f"{spec.name}: column missing",
+                )
+            continue
+        _explain(r, frame, items, contract, q)
     outcomes += skipped
 
     bad_pos = np.fromiter(sorted(q.rows), dtype=np.int64, count=len(q.rows))

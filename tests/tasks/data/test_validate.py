@@ -158,7 +158,7 @@ def test_missing_required_value_and_range_and_not_above() -> None:
     reasons = dict(zip(v.quarantine[ROW].tolist(), v.quarantine[REASON].tolist(), strict=True))
     assert reasons == {
         3: "promised_date: empty, but required",
-        4: "quantity: -1 is outside [0, inf]",
+        4: "quantity: -1 is below 0",
         5: "defective_quantity: above quantity (12 > 10)",
     }
     assert v.frame[ROW].tolist() == [2]
@@ -390,18 +390,27 @@ def test_an_event_after_the_declared_export_time_is_quarantined(tmp_path: Path) 
     ]
 
 
-def test_building_each_expectations_configuration_once_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The same incidents as above, validated with GX's configurations built once (the default) and rebuilt on
-    # every lookup as GX does by itself: every expectation's outcome, count and description, and every row, agree.
+def test_gx_shortcuts_change_no_outcome_nor_the_order_of_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The incidents above plus a row 8 with reassignment_count -1 (below min 0) and severity SEV9, and a row 9
+    # with no count (missing is allowed): validated with GX's configurations built once and the range checks in a
+    # run of their own (the default), and as GX does by itself. Outcomes, rows used and every reason agree, in order.
     import contextlib
 
     import tasks.data.validate as validate_module
 
+    rows = [
+        *INCIDENTS,
+        incident("INC8", reassignment_count=-1, severity="SEV9"),
+        incident("INC9", reassignment_count=None),
+    ]
+
     def run() -> tuple[list, list, list]:
-        v = validate_dataset(loaded("incidents", INCIDENTS), contract("incidents"), REFS, threshold=0.05)
+        v = validate_dataset(loaded("incidents", rows), contract("incidents"), REFS, threshold=0.05)
         return list(v.quality.expectations), v.frame[ROW].tolist(), v.quarantine[REASON].tolist()
 
-    once = run()
+    both = run()
+    assert both[1] == [2, 7, 9]
+    assert "severity: 'SEV9' is not one of SEV1, SEV2, SEV3, SEV4; reassignment_count: -1 is below 0" in both[2]
     monkeypatch.setattr(validate_module, "_configurations_built_once", contextlib.nullcontext)
-    assert run() == once
-    assert any(not e.success for e in once[0]) and once[2]  # the comparison covers failures, not only passes
+    monkeypatch.setattr(validate_module, "_ranges_apart", lambda frame, runs: runs)
+    assert run() == both
