@@ -1,7 +1,8 @@
 """Scale-out: a server on PostgreSQL, two workers on one pool, 20 runs created at once, each run exactly once.
 
-Which worker ran a flow run: prefect 3.8.8's worker labels the run when it submits it (`prefect.worker.name` in the
-flow run's `labels`, BaseWorker._give_worker_labels_to_flow_run) and emits `prefect.worker.submitted-flow-run`.
+Which worker ran a flow run: prefect 3.9.1's worker (as 3.8.8's) labels the run when it submits it
+(`prefect.worker.name` in the flow run's `labels`, BaseWorker._give_worker_labels_to_flow_run) and emits
+`prefect.worker.submitted-flow-run`.
 """
 
 from __future__ import annotations
