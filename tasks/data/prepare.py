@@ -14,7 +14,7 @@ from opsflow.memory import release_free_memory
 from opsflow.openslo import OpenSloError
 from opsflow.timing import StageTimer
 from tasks.data.ingest import load_order, load_source_task
-from tasks.data.validate import import_in_background, validate_workspace_task
+from tasks.data.validate import validate_workspace_task
 
 QUARANTINE_DIR = Path("quarantine")
 
@@ -64,7 +64,6 @@ def load_workspace_data(workspace: Path, timer: StageTimer | None = None) -> Wor
     """Load and validate every dataset the workspace's opsflow.yaml maps (ConfigError when there is none)."""
     timer = timer or StageTimer()
     config = load_config(workspace)
-    import_in_background()  # Great Expectations' import overlaps the load instead of preceding the run
     with timer("load"):
         # One task per dataset on the flow's task runner: they read in parallel (threads by default, a Dask
         # cluster when the flow is given a DaskTaskRunner).

@@ -43,11 +43,21 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
+import great_expectations as gx
+import great_expectations.expectations as gxe
 import networkx as nx
 import numpy as np
 import pandas as pd
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.row_conditions import Column
+from great_expectations.validator.v1_validator import Validator as V1Validator
 
 from opsflow.config import WorkspaceConfig
 from opsflow.contract import DATASETS, ColumnSpec, ColumnType, DatasetContract, load_contracts
@@ -63,12 +73,6 @@ from opsflow.datasets import (
 )
 from opsflow.memory import release_free_memory
 from opsflow.tasking import compute_task
-
-if TYPE_CHECKING:
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.expectations.expectation import Expectation
-
 
 logger = logging.getLogger(__name__)
 
@@ -132,34 +136,16 @@ def _quiet_great_expectations() -> None:
             ge_logger.setLevel(logging.WARNING)
 
 
-def _import_great_expectations() -> None:
-    import great_expectations.expectations  # noqa: F401
-    import great_expectations.validator.v1_validator  # noqa: F401
-
-
-def import_in_background() -> threading.Thread:
-    """Start importing Great Expectations on a thread of its own and return at once.
-
-    Its import takes about 2 s, as long as the rest of a flow's imports together, and only validation needs it: a
-    flow calls this before loading its data, so the import overlaps the load (whose reading releases the GIL)
-    instead of delaying the run's start. Validation then imports as usual and waits only for what is left.
-    """
-    thread = threading.Thread(target=_import_great_expectations, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
-
-
 _BUILT_ONCE_LOCK = threading.Lock()
 _built_once_users = 0
 _built: dict[int, tuple[Expectation, Any]] = {}
-_build_configuration: Any = None
-"""GX's own `Expectation.configuration` getter, kept while the cached one is in place."""
+_BUILD_CONFIGURATION = Expectation.configuration.fget  # type: ignore[attr-defined]
 
 
 def _configuration_built_once(self: Expectation) -> Any:
     seen = _built.get(id(self))
     if seen is None or seen[0] is not self:
-        seen = _built[id(self)] = (self, _build_configuration(self))
+        seen = _built[id(self)] = (self, _BUILD_CONFIGURATION(self))
     return seen[1]
 
 
@@ -171,13 +157,10 @@ def _configurations_built_once() -> Iterator[None]:
     in one validation: 0.7 s of a scale-1 audit, whatever the data's size. Nothing changes an expectation while its
     suite is validated, and the cache is dropped when the last block ends (the tests compare results both ways).
     """
-    from great_expectations.expectations.expectation import Expectation
-
-    global _built_once_users, _build_configuration
+    global _built_once_users
     with _BUILT_ONCE_LOCK:
         _built_once_users += 1
         if _built_once_users == 1:
-            _build_configuration = Expectation.configuration.fget  # type: ignore[attr-defined]
             Expectation.configuration = property(_configuration_built_once)  # type: ignore[method-assign,assignment]
     try:
         yield
@@ -185,19 +168,12 @@ def _configurations_built_once() -> Iterator[None]:
         with _BUILT_ONCE_LOCK:
             _built_once_users -= 1
             if _built_once_users == 0:
-                Expectation.configuration = property(_build_configuration)  # type: ignore[method-assign,assignment]
+                Expectation.configuration = property(_BUILD_CONFIGURATION)  # type: ignore[method-assign,assignment]
                 _built.clear()
 
 
 def _context() -> Any:
     """An in-memory GE context without progress bars and without the temporary data-docs site."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
@@ -254,10 +230,6 @@ def build_suite(
     not checked. For a scoped self-reference (see `reference_scope`) the values are `reference_key`s.
     Each expectation's `meta` says which rule and column it checks, so results can be explained row by row.
     """
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.expectations.row_conditions import Column
-
     name = contract.name
     exps: list[gxe.Expectation] = []
     for col, spec in contract.columns.items():
@@ -618,8 +590,6 @@ def _ranges_apart(
 ) -> list[tuple[pd.DataFrame, list[gxe.Expectation], str]]:
     """The runs with the main run's range checks on slow column types moved to a run of their own, on copies of
     those columns that GX checks vectorised (`_for_range_check`); same index, so results name the same rows."""
-    import great_expectations.expectations as gxe
-
     data, exps, name = runs[0]
     ranged = {e.column for e in exps if isinstance(e, gxe.ExpectColumnValuesToBeBetween) and e.column in data}
     copies = {c: v for c in sorted(ranged) if (v := _for_range_check(frame[c])) is not None}
@@ -646,9 +616,6 @@ def validate_dataset(
     With `release`, `loaded.frame` is emptied and the rows used are copied out of it a column at a time, so a large
     dataset is never held twice (the caller hands the loaded dataset over).
     """
-    import great_expectations as gx
-    from great_expectations.validator.v1_validator import Validator as V1Validator
-
     _quiet_great_expectations()
     frame = loaded.frame.reset_index(drop=True)
     if release:
