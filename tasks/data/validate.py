@@ -55,6 +55,7 @@ from great_expectations.data_context.types.base import (
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.execution_engine import pandas_execution_engine
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column
 from great_expectations.validator.v1_validator import Validator as V1Validator
@@ -172,8 +173,15 @@ def _configurations_built_once() -> Iterator[None]:
                 _built.clear()
 
 
+FINGERPRINT_BATCHES = False
+"""GX hashes every batch under 1 GB in full to fingerprint it (3 s of validation at scale 10); opsflow never reads
+the fingerprint, so it is off (True: GX's own behaviour, which the tests compare with)."""
+_GX_HASH_THRESHOLD = pandas_execution_engine.HASH_THRESHOLD
+
+
 def _context() -> Any:
-    """An in-memory GE context without progress bars and without the temporary data-docs site."""
+    """An in-memory GE context without progress bars, the temporary data-docs site or batch fingerprints."""
+    pandas_execution_engine.HASH_THRESHOLD = _GX_HASH_THRESHOLD if FINGERPRINT_BATCHES else 0
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),

@@ -392,8 +392,9 @@ def test_an_event_after_the_declared_export_time_is_quarantined(tmp_path: Path) 
 
 def test_gx_shortcuts_change_no_outcome_nor_the_order_of_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
     # The incidents above plus a row 8 with reassignment_count -1 (below min 0) and severity SEV9, and a row 9
-    # with no count (missing is allowed): validated with GX's configurations built once and the range checks in a
-    # run of their own (the default), and as GX does by itself. Outcomes, rows used and every reason agree, in order.
+    # with no count (missing is allowed): validated with GX's configurations built once, the range checks in a
+    # run of their own and no batch fingerprint (the default), and as GX does by itself. Outcomes, rows used and
+    # every reason agree, in order.
     import contextlib
 
     import tasks.data.validate as validate_module
@@ -413,4 +414,5 @@ def test_gx_shortcuts_change_no_outcome_nor_the_order_of_reasons(monkeypatch: py
     assert "severity: 'SEV9' is not one of SEV1, SEV2, SEV3, SEV4; reassignment_count: -1 is below 0" in both[2]
     monkeypatch.setattr(validate_module, "_configurations_built_once", contextlib.nullcontext)
     monkeypatch.setattr(validate_module, "_ranges_apart", lambda frame, runs: runs)
+    monkeypatch.setattr(validate_module, "FINGERPRINT_BATCHES", True)
     assert run() == both
