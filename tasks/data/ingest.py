@@ -266,7 +266,8 @@ _ONE_CSV_AT_A_TIME = threading.Lock()
 """Held while a CSV is mapped in batches. Loads of several datasets run on the task runner's threads; mapped side by
 side, their concatenation peaks added up (2.9 GB at scale 10, against 2.1 GB one at a time) and, the work being
 mostly under the GIL, the load stage took no less time."""
-"""CSV bytes read and mapped at a time by `load_dataset`: bounds the text held in memory whatever the file's size."""
+"""CSV bytes read and mapped at a time by `load_dataset`: bounds the text held in memory whatever the file's size.
+The lock above is held for Parquet batches too."""
 
 _SCAN_BYTES = 16 << 20
 _UTF8_NAMES: Final = {"utf8", "utf8sig"}
@@ -413,8 +414,45 @@ def _read_parquet(path: Path, spec: SourceSpec) -> pd.DataFrame:
     return _finish_raw(frame, None, shown, names)
 
 
+PARQUET_BATCH_ROWS = 500_000
+"""Parquet records read and mapped at a time by `load_dataset`: read whole, ten million process events held 5.7 GB
+as text next to the typed frame."""
+
+
+def _parquet_batches(path: Path) -> Iterable[pd.DataFrame] | None:
+    """The Parquet file's records as text frames with ROW, PARQUET_BATCH_ROWS at a time; None when the file cannot
+    be opened or has no records (then `read_source` reads it whole, with its exact messages)."""
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError):
+        return None
+    if parquet.metadata.num_rows == 0:
+        return None
+    return _stream_parquet(parquet)
+
+
+def _stream_parquet(parquet: pq.ParquetFile) -> Iterable[pd.DataFrame]:
+    names = _unique_header(parquet.schema_arrow.names)
+    records = 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        columns = {n: _arrow_to_text(pa.chunked_array([c])) for n, c in zip(names, batch.columns, strict=True)}
+        del batch
+        frame = pd.DataFrame(columns)
+        frame[ROW] = np.arange(records + 2, records + 2 + len(frame), dtype=np.int64)
+        records += len(frame)
+        yield frame
+
+
+_UTC_NAMES: Final = {"UTC", "Etc/UTC", "+00:00", "Z"}
+
+
 def _arrow_to_text(column: pa.ChunkedArray) -> pd.Series:
     kind = column.type
+    if pa.types.is_timestamp(kind) and kind.tz in _UTC_NAMES:
+        # The same text as Arrow's own cast ('2026-03-04 09:00:00.000Z'), which looks up the zone for every value:
+        # two million UTC times took 1.1 s that way and 0.06 s as wall time with the Z added.
+        wall = pc.cast(pc.cast(column, pa.timestamp(kind.unit)), pa.string())
+        return pd.Series(pd.array(pc.binary_join_element_wise(wall, pa.scalar("Z"), ""), dtype=TEXT))
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ";")
     elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
@@ -1392,12 +1430,12 @@ def _load_in_batches(name: str, spec: SourceSpec, workspace: Path, contract: Dat
     on the whole table. None (read it whole) for other sources, `collapse` (it merges rows across the file) and
     CSVs the streaming reader cannot number exactly.
     """
-    if spec.type != "csv" or spec.collapse is not None or spec.path is None:
+    if spec.type not in ("csv", "parquet") or spec.collapse is not None or spec.path is None:
         return None
     path = (workspace / spec.path).expanduser()
     if not path.is_file() or path.stat().st_size == 0:
         return None
-    batches = _csv_batches(path, spec, name)
+    batches = _csv_batches(path, spec, name) if spec.type == "csv" else _parquet_batches(path)
     if batches is None:
         return None
     label = source_label(spec)

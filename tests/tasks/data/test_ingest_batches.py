@@ -1,4 +1,4 @@
-"""Tests of the batched CSV loading: the same rows, rejects and line numbers as reading the file whole."""
+"""Tests of the batched CSV and Parquet loading: the same rows, rejects and line numbers as reading the file whole."""
 
 from __future__ import annotations
 
@@ -83,3 +83,35 @@ def test_release_validates_the_same_and_frees_the_loaded_frame(tmp_path: Path) -
     # Emptied, not sliced: an empty slice would still hold every buffer of the loaded columns.
     assert list(loaded.frame.dtypes) == list(released.frame.dtypes)
     assert columns_holding_data(loaded.frame) == []
+
+
+@pytest.mark.parametrize("batch_rows", [7, 100, 1_000_000])
+def test_parquet_batches_give_the_whole_file_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    # The CSV case's 600 events as a Parquet file with typed columns (times as timestamps, a text column with
+    # unreadable values), in row groups of 50 that the batches cut across.
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text(_events(600, bad_every=37), encoding="utf-8")
+    table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(column_types={"ended_at": pa.string()}))
+    assert table.schema.field("started_at").type != pa.string()  # typed in the file, text only for bad values
+    pq.write_table(table, tmp_path / "events.parquet", row_group_size=50)
+    monkeypatch.setattr(ingest, "PARQUET_BATCH_ROWS", batch_rows)
+
+    def whole_read(*_args: object) -> None:
+        raise AssertionError("the batched load read the file whole")
+
+    monkeypatch.setattr(ingest, "_read_parquet", whole_read)
+    spec = SourceSpec(path="events.parquet", type="parquet")
+    batched = load_dataset("process_events", spec, tmp_path)
+    monkeypatch.undo()
+    whole = _whole(tmp_path / "events.parquet", spec)
+    pd.testing.assert_frame_equal(batched.frame, whole.frame)
+    pd.testing.assert_frame_equal(batched.rejected, whole.rejected)
+    # Record numbers run across batches: record 1 is ROW 2, the 38th (i = 37) is ROW 39, as in the CSV.
+    assert (batched.rows_in, len(batched.frame), len(batched.rejected)) == (600, 583, 17)
+    assert batched.rejected[ROW].tolist()[:2] == [2, 39]

@@ -118,3 +118,20 @@ def test_any_plain_number_column_reads_the_same_by_arrow_and_by_the_general_path
         assert len(general_reasons) == 1
     else:  # an integer column refuses the same fractional cells on both paths
         pd.testing.assert_series_equal(fast_reasons, general_reasons.iloc[:-1])
+
+
+def test_utc_timestamps_from_parquet_become_the_text_arrows_own_cast_gives() -> None:
+    # Every unit, a missing value among them: the wall time with a Z added is exactly Arrow's zone-aware text
+    # (911,489,861 s after 1970 = 10,549 days and 15:37:41 = 1998-11-19 15:37:41 UTC).
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tasks.data.ingest import _arrow_to_text
+
+    for unit, scale in (("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)):
+        values = pa.chunked_array([pa.array([911_489_861 * scale, None, -1 * scale], type=pa.timestamp(unit, "UTC"))])
+        text = _arrow_to_text(values)
+        assert text.tolist()[1] is pd.NA or pd.isna(text.iloc[1])
+        expected = pc.cast(values, pa.string()).to_pylist()
+        assert [None if pd.isna(v) else v for v in text.tolist()] == expected
+        assert expected[0].startswith("1998-11-19 15:37:41") and expected[0].endswith("Z")
