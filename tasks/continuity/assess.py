@@ -12,6 +12,7 @@ import networkx as nx
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow import cells
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency
 from opsflow.history import HistoryStore, StoredRun
 from opsflow.period import Period
@@ -51,22 +52,8 @@ SCENARIO_WEIGHTS: dict[str, int] = {
 """Points lost per finding of the scenario (contact_unreachable per contact, real_mttr_over_rto per service)."""
 
 
-def _text(value: Any) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    result = float(value)
-    return None if pd.isna(result) else result
-
-
 def _split(value: Any) -> list[str]:
-    text = _text(value)
+    text = cells.text(value)
     return [p.strip() for p in text.split(";") if p.strip()] if text else []
 
 
@@ -119,9 +106,9 @@ def failed_nodes(scenario: Scenario, services: pd.DataFrame | None, vendors: pd.
     elif target.kind == TargetKind.SERVICE:
         nodes.insert(0, service_node(target.id))
     elif target.kind == TargetKind.PERSON:
-        owned = [sid for sid, r in _services_by_id(services).items() if _text(r.get("owner")) == target.id]
+        owned = [sid for sid, r in _services_by_id(services).items() if cells.text(r.get("owner")) == target.id]
         nodes += [service_node(s) for s in owned]
-        nodes += [vendor_node(v) for v, r in _vendors_by_id(vendors).items() if _text(r.get("owner")) == target.id]
+        nodes += [vendor_node(v) for v, r in _vendors_by_id(vendors).items() if cells.text(r.get("owner")) == target.id]
     return list(dict.fromkeys(nodes))
 
 
@@ -332,13 +319,13 @@ def compute_impact(
     rows = []
     for sid in hit:
         info = catalogue.get(sid, {})
-        rto, mtpd = _num(info.get("rto_hours")), _num(info.get("mtpd_hours"))
+        rto, mtpd = cells.number(info.get("rto_hours")), cells.number(info.get("mtpd_hours"))
         rows.append(
             ServiceImpact(
                 service=sid,
-                name=_text(info.get("name")),
-                tier=_text(info.get("tier")),
-                owner=_text(info.get("owner")),
+                name=cells.text(info.get("name")),
+                tier=cells.text(info.get("tier")),
+                owner=cells.text(info.get("owner")),
                 direct=sid in primary,
                 path=reach.get(service_node(sid), sid),
                 rto_hours=rto,
@@ -352,7 +339,7 @@ def compute_impact(
     resources = {sid: sid for sid in hit}
     if scenario.target.kind == TargetKind.VENDOR:
         resources[scenario.target.id] = scenario.target.id
-        name = _text(_vendors_by_id(vendors).get(scenario.target.id, {}).get("name"))
+        name = cells.text(_vendors_by_id(vendors).get(scenario.target.id, {}).get("name"))
         if name:
             resources[name] = scenario.target.id
     processes = _process_impacts(process_events, resources, duration, period)
@@ -366,7 +353,7 @@ def compute_impact(
                 f"{r.budget_minutes_left or 0:.0f} minutes of error budget left (objective {r.objective:.2%})."
             ),
             urgency=Urgency.IMPORTANT,
-            owner=_text(catalogue.get(r.service, {}).get("owner")),
+            owner=cells.text(catalogue.get(r.service, {}).get("owner")),
             source=f"sla {r.category}/{r.service}",
             section="impact",
             kind="drill_sla_break",
@@ -516,7 +503,7 @@ def _service_findings(impact: ImpactSection, services: pd.DataFrame | None, as_o
 
         cost = {check: weights[tier] for check, weights in WEIGHTS.items()}
         owner = row.owner
-        if _text(info.get("runbook_url")) is None:
+        if cells.text(info.get("runbook_url")) is None:
             findings.append(
                 Finding(check="runbook_missing", subject=row.service, points=cost["runbook_missing"],
                         detail=f"{row.service} ({row.tier}) has no runbook.", owner=owner)
@@ -551,8 +538,8 @@ def _scenario_findings(scenario: Scenario, vendors: pd.DataFrame | None) -> list
     if target.kind == TargetKind.VENDOR:
         catalogue = _vendors_by_id(vendors)
         info = catalogue.get(target.id, {})
-        backup = _text(info.get("backup_vendor_id"))
-        owner = _text(info.get("owner"))
+        backup = cells.text(info.get("backup_vendor_id"))
+        owner = cells.text(info.get("owner"))
         if backup is None:
             findings.append(
                 Finding(check="backup_vendor", subject=target.id, points=SCENARIO_WEIGHTS["backup_vendor"],
@@ -671,7 +658,7 @@ def assess_readiness(
             detail += ": the plan passes drills while real incidents breach it." if contradicted else "."
             findings.append(
                 Finding(check="real_mttr_over_rto", subject=row.service, points=SCENARIO_WEIGHTS["real_mttr_over_rto"],
-                        detail=detail, owner=_text(catalogue.get(row.service, {}).get("owner")))
+                        detail=detail, owner=cells.text(catalogue.get(row.service, {}).get("owner")))
             )  # fmt: skip
     findings = _cap(findings)
     score = max(0, 100 - sum(f.points for f in findings))
@@ -943,19 +930,19 @@ def plan_schedule(
                 last_drill[sid] = (r["as_of"], f"drill {r['scenario']}")
     coverage = []
     for sid, info in _services_by_id(services).items():
-        if _text(info.get("tier")) != "critical":
+        if cells.text(info.get("tier")) != "critical":
             continue
         day, source = last_drill.get(sid, (None, None))
         days = None if day is None else (period.as_of - day).days
         coverage.append(
             Coverage(
                 service=sid,
-                name=_text(info.get("name")),
+                name=cells.text(info.get("name")),
                 last_drilled=day,
                 source=source,
                 days_since=days,
                 overdue=days is None or days > cycle_days,
-                owner=_text(info.get("owner")),
+                owner=cells.text(info.get("owner")),
             )
         )
     coverage.sort(key=lambda c: (not c.overdue, -(c.days_since if c.days_since is not None else 10**6), c.service))

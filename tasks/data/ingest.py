@@ -1223,6 +1223,14 @@ def _to_datetime(values: pd.Series, fmt: str, utc: bool) -> pd.Series:
     return pd.Series(parsed, index=values.index)
 
 
+def _cast_or_none(values: pa.Array, to: pa.DataType) -> pa.Array | None:
+    """Arrow's cast of the whole column, or None when it refuses any cell (the caller then reads cell by cell)."""
+    try:
+        return pc.cast(values, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+
+
 def _iso_times_fast(text: pd.Series, timezone: str | None) -> pd.Series | None:
     """`_parse_times` for a column that is all ISO 8601 with an offset on every cell, or on none; else None.
 
@@ -1231,16 +1239,13 @@ def _iso_times_fast(text: pd.Series, timezone: str | None) -> pd.Series | None:
     (impossible dates like 31/02 refused, no rolling over), so any other column takes the general path.
     """
     strings = pa.array(text.array, type=pa.large_string())
-    if timezone is not None:
-        try:
-            aware = pc.cast(strings, pa.timestamp("us", "UTC"))
-            return pd.Series(aware.to_pandas(), index=text.index).astype(UTC_TIMES)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-    try:
-        naive = pd.Series(pc.cast(strings, pa.timestamp("us")).to_pandas(), index=text.index).astype(NAIVE_TIMES)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    aware = _cast_or_none(strings, pa.timestamp("us", "UTC")) if timezone is not None else None
+    if aware is not None:  # an offset on every cell
+        return pd.Series(aware.to_pandas(), index=text.index).astype(UTC_TIMES)
+    cast = _cast_or_none(strings, pa.timestamp("us"))
+    if cast is None:  # offsets on some cells only, or a cell that is not ISO 8601
         return None
+    naive = pd.Series(cast.to_pandas(), index=text.index).astype(NAIVE_TIMES)
     if timezone is None:
         return naive
     # The same reading of a local time as the general path: a repeated hour is the first, a skipped one moves on.
@@ -1320,9 +1325,8 @@ def _to_float(text: pd.Series) -> pd.Series:
     subset of what pandas reads (no padding, separators or odd digits), with the same values, so a column it refuses
     goes the slower way, which tells the odd cells apart.
     """
-    try:
-        cast = pc.cast(pa.array(text.array, type=pa.large_string()), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    cast = _cast_or_none(pa.array(text.array, type=pa.large_string()), pa.float64())
+    if cast is None:
         return pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
     return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 

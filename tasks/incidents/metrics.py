@@ -6,10 +6,10 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow import cells
 from opsflow.contract import contract
 from opsflow.coverage import trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency, id_list
@@ -256,22 +256,6 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def _text(value: object) -> str | None:
-    """A string cell as str, or None when empty."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _num(value: object) -> float | None:
-    """A float for a model field, None instead of NaN."""
-    if value is None or value is pd.NA:
-        return None
-    result = float(value)  # type: ignore[arg-type]
-    return None if np.isnan(result) else result
-
-
 def _when(value: Any) -> datetime:
     return pd.Timestamp(value).to_pydatetime(warn=False)
 
@@ -330,15 +314,15 @@ def _response_rows(real: pd.DataFrame, scope: str, end: pd.Timestamp) -> list[Re
                 incidents=len(part),
                 acknowledged=len(mtta),
                 not_acknowledged=len(part) - len(mtta),
-                mtta_mean_minutes=_num(mtta.mean()) if len(mtta) else None,
-                mtta_median_minutes=_num(mtta.median()) if len(mtta) else None,
-                mtta_p90_minutes=_num(mtta.quantile(0.9)) if len(mtta) else None,
+                mtta_mean_minutes=cells.number(mtta.mean()) if len(mtta) else None,
+                mtta_median_minutes=cells.number(mtta.median()) if len(mtta) else None,
+                mtta_p90_minutes=cells.number(mtta.quantile(0.9)) if len(mtta) else None,
                 resolved=len(mttr),
                 unresolved=len(part) - len(mttr),
-                mttr_mean_hours=_num(mttr.mean()) if len(mttr) else None,
-                mttr_median_hours=_num(mttr.median()) if len(mttr) else None,
-                mttr_p90_hours=_num(mttr.quantile(0.9)) if len(mttr) else None,
-                oldest_unresolved_hours=_num(_hours(end - part.loc[part["mttr"].isna(), "opened_at"]).max())
+                mttr_mean_hours=cells.number(mttr.mean()) if len(mttr) else None,
+                mttr_median_hours=cells.number(mttr.median()) if len(mttr) else None,
+                mttr_p90_hours=cells.number(mttr.quantile(0.9)) if len(mttr) else None,
+                oldest_unresolved_hours=cells.number(_hours(end - part.loc[part["mttr"].isna(), "opened_at"]).max())
                 if len(part) > len(mttr)
                 else None,
             )
@@ -555,8 +539,8 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
             opened_at=_when(r.opened_at),
             previous_incident_id=str(r.previous_incident_id),
             previous_opened_at=_when(r.previous_opened_at),
-            vendor_id=_text(r.vendor_id),
-            owner=_text(r.owner),
+            vendor_id=cells.text(r.vendor_id),
+            owner=cells.text(r.owner),
         )
         for r in _records(repeat_week)
     ]
@@ -591,7 +575,7 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
                 vendor_incidents="; ".join(f"{v}: {int(named[v])} of {len(group)}" for v in vendor_list) or None,
                 vendor_share=float(named.max()) / len(group) if len(named) else None,
                 incident_ids=";".join(group["incident_id"].astype(str)),
-                owner=_text(group["owner"].iloc[-1]),
+                owner=cells.text(group["owner"].iloc[-1]),
                 majors=int(group["severity"].isin(MAJOR).sum()),
             )
         )
@@ -604,14 +588,14 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
     open_major = [
         OpenMajorIncident(
             incident_id=str(r.incident_id),
-            title=_text(r.title),
+            title=cells.text(r.title),
             service=str(r.service),
             severity=str(r.severity),
             opened_at=_when(r.opened_at),
             age_hours=r.age_hours,
             acknowledged=not pd.isna(r.acknowledged_at) if has_ack else None,
             mitigated=not pd.isna(r.mitigated_at) if has_mitigation else None,
-            owner=_text(r.owner),
+            owner=cells.text(r.owner),
         )
         for r in _records(open_frame.assign(age_hours=_hours(end - open_frame["opened_at"])))
     ]
@@ -642,14 +626,14 @@ def compute_incidents(incidents: pd.DataFrame | None, services: pd.DataFrame | N
     overdue = [
         OverduePostmortem(
             incident_id=str(r.incident_id),
-            title=_text(r.title),
+            title=cells.text(r.title),
             service=str(r.service),
             severity=str(r.severity),
             resolved_at=_when(r.resolved_at),
             due_at=_when(r.due),
             overdue_hours=r.overdue_hours,
-            postmortem_status=_text(r.postmortem_status),
-            owner=_text(r.owner),
+            postmortem_status=cells.text(r.postmortem_status),
+            owner=cells.text(r.owner),
         )
         for r in _records(overdue_frame.assign(overdue_hours=_hours(end - overdue_frame["due"])))
     ]

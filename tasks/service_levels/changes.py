@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from opsflow import cells
 from opsflow.coverage import first_record, trailing_window
 from opsflow.findings import Action, Basis, Headline, OptRatio, Section, Urgency, id_list
 from opsflow.period import Period, local_time
@@ -232,14 +233,6 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def _text(value: object) -> str | None:
-    """A cell as str, or None when empty."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def _when(value: Any) -> datetime | None:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -383,7 +376,7 @@ def _violations(week: pd.DataFrame) -> list[PolicyViolation]:
     rows: list[PolicyViolation] = []
     plan, tested = _flag(week["rollback_plan"]), _flag(week["rollback_tested"])
     for i, r in enumerate(week.to_dict("records")):
-        risk, strategy = _text(r["risk_level"]), _text(r["strategy"])
+        risk, strategy = cells.text(r["risk_level"]), cells.text(r["strategy"])
         required = REQUIRED_STRATEGY.get(risk) if risk else None
         problems = []
         if risk is None or risk not in REQUIRED_STRATEGY:
@@ -408,9 +401,9 @@ def _violations(week: pd.DataFrame) -> list[PolicyViolation]:
                 strategy=strategy,
                 required=required,
                 problem=problem,
-                outcome=_text(r["outcome"]),
-                incident_id=_text(r["incident_id"]),
-                owner=_text(r["owner"]),
+                outcome=cells.text(r["outcome"]),
+                incident_id=cells.text(r["incident_id"]),
+                owner=cells.text(r["owner"]),
             )
             for problem in problems
         ]
@@ -441,7 +434,7 @@ def _violation_actions(
             text += f" It failed{caused}: check the rollout against the policy in its review."
         elif any("rollback" in f.problem for f in found):
             text += " Test its rollback while the change is live."
-        severity = _text(change["incident_severity"])
+        severity = cells.text(change["incident_severity"])
         actions.append(
             Action(
                 text=text,
@@ -477,7 +470,7 @@ def _unrestored_actions(week: pd.DataFrame, period: Period, owners: dict[str, st
                     "is recorded and no incident is linked; open one if the service is still degraded."
                 ),
                 urgency=Urgency.URGENT,
-                owner=_text(r["owner"]) or owners.get(service),
+                owner=cells.text(r["owner"]) or owners.get(service),
                 source=f"change {r['change_id']}",
                 section="changes",
                 kind="failed_change_no_incident",
@@ -517,15 +510,15 @@ def _caused(window: pd.DataFrame) -> list[CausedIncident]:
                 incident_id=str(r["incident_id"]),
                 change_id=str(r["change_id"]),
                 service=str(r["service"]),
-                severity=_text(r["incident_severity"]),
-                state=_text(r["incident_state"]),
+                severity=cells.text(r["incident_severity"]),
+                state=cells.text(r["incident_state"]),
                 deployed_at=_instant(r["deployed_at"]),
                 opened_at=opened,
                 minutes_to_incident=None
                 if opened is None
                 else (pd.Timestamp(opened) - r["deployed_at"]).total_seconds() / 60,
-                outcome=_text(r["outcome"]),
-                owner=_text(r["owner"]),
+                outcome=cells.text(r["outcome"]),
+                owner=cells.text(r["owner"]),
             )
         )
     return rows
